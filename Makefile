@@ -1,0 +1,86 @@
+# article_analytics: PGXS build, plus the project's own targets.
+#
+#   make / make install   build and install the extension (PGXS)
+#   make demo             set up everything and show what the extension finds
+#   make test             set up everything and run every test
+#   make bench            speed, side by side with PostgreSQL's own tools
+#   make unit             the core's unit tests only (no PostgreSQL needed)
+#   make fuzz             a longer libFuzzer campaign on the tokenizer
+
+EXTENSION = article_analytics
+EXTVERSION = $(shell grep default_version $(EXTENSION).control | sed -e "s/default_version[[:space:]]*=[[:space:]]*'\([^']*\)'/\1/")
+
+MODULE_big = $(EXTENSION)
+CORE_SRCS = $(sort $(wildcard src/core/*.c))
+GLUE_SRCS = $(sort $(wildcard src/*.c))
+OBJS = $(GLUE_SRCS:.c=.o) $(CORE_SRCS:.c=.o)
+
+# The install script is assembled from src/sql/*.sql in name order;
+# upgrade scripts (article_analytics--A--B.sql) are committed in sql/.
+SQL_PARTS = $(sort $(wildcard src/sql/*.sql))
+AA_INSTALL_SCRIPT = sql/$(EXTENSION)--$(EXTVERSION).sql
+DATA = $(AA_INSTALL_SCRIPT) $(wildcard sql/$(EXTENSION)--*--*.sql)
+DATA_built =
+
+REGRESS = $(filter-out $(EXTENSION)--%,$(basename $(notdir $(wildcard sql/*.sql))))
+REGRESS_OPTS = --load-extension=$(EXTENSION)
+
+PG_CPPFLAGS = -I$(srcdir)/src
+# make test passes AA_WERROR=-Werror: warnings are errors there.
+PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare $(AA_WERROR)
+SHLIB_LINK = -lstemmer -licuuc -lxxhash -lm
+
+EXTRA_CLEAN = $(AA_INSTALL_SCRIPT) test/build
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+all: $(AA_INSTALL_SCRIPT)
+
+$(AA_INSTALL_SCRIPT): $(SQL_PARTS) $(EXTENSION).control
+	cat $(SQL_PARTS) > $@
+
+# ---------------------------------------------------------------------------
+# The core's unit tests: plain C, no PostgreSQL, built under ASan and UBSan.
+UNIT_CC ?= gcc
+UNIT_CFLAGS = -std=gnu99 -g -O1 -Wall -Wextra -Werror -Wno-unused-parameter \
+	-fsanitize=address,undefined -fno-sanitize-recover=all -Isrc -Isrc/core
+UNIT_LIBS = -lstemmer -licuuc -lxxhash -lm
+UNIT_TESTS = $(patsubst test/unit/%.c,test/build/%,$(sort $(wildcard test/unit/test_*.c)))
+
+test/build/%: test/unit/%.c $(CORE_SRCS) $(wildcard src/core/*.h test/unit/*.h)
+	@mkdir -p test/build
+	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ $< $(CORE_SRCS) $(UNIT_LIBS)
+
+unit: $(UNIT_TESTS)
+	@bash test/run_unit.sh $(UNIT_TESTS)
+
+# libFuzzer targets: test/fuzz/fuzz_*.c, built with clang.
+FUZZ_TARGETS = $(patsubst test/fuzz/%.c,test/build/%,$(sort $(wildcard test/fuzz/fuzz_*.c)))
+FUZZ_SECONDS ?= 300
+
+test/build/fuzz_%: test/fuzz/fuzz_%.c $(CORE_SRCS)
+	@mkdir -p test/build
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc -Isrc/core -o $@ $< $(CORE_SRCS) $(UNIT_LIBS)
+
+fuzz: $(FUZZ_TARGETS)
+	@for t in $(FUZZ_TARGETS); do \
+		mkdir -p test/build/corpus-$$(basename $$t); \
+		$$t -max_total_time=$(FUZZ_SECONDS) -max_len=4096 test/build/corpus-$$(basename $$t) test/fuzz/seeds || exit 1; \
+	done
+
+# ---------------------------------------------------------------------------
+# The two README commands, and the benchmark.  Each installs what it needs.
+demo:
+	@bash test/setup.sh
+	@bash test/with_cluster.sh bash test/demo.sh
+
+test:
+	@bash test/run_all.sh
+
+bench:
+	@bash test/setup.sh
+	@bash test/with_cluster.sh bash test/bench.sh
+
+.PHONY: demo test bench unit fuzz

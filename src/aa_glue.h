@@ -1,0 +1,54 @@
+/*-------------------------------------------------------------------------
+ *
+ * aa_glue.h
+ *	  Declarations shared by the PostgreSQL glue files of article_analytics.
+ *
+ * The glue converts between the database encoding and the UTF-8 the core
+ * works in, builds set-returning results and turns core failures into
+ * ereport calls with the right SQLSTATE.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef AA_GLUE_H
+#define AA_GLUE_H
+
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "funcapi.h"
+#include "utils/tuplestore.h"
+
+#include "core/stemmer.h"
+
+/* How often long loops check for a cancel request, in tokens or items. */
+#define AA_INTERRUPT_INTERVAL 4096
+
+/*
+ * A text value's contents as UTF-8.  When the database is UTF-8 this is
+ * the datum's own bytes (not NUL-terminated); otherwise a converted copy.
+ */
+extern const char *aa_text_to_utf8(text *value, size_t *len);
+
+/* A new text value in the database encoding from UTF-8 bytes. */
+extern text *aa_utf8_to_text(const char *utf8, size_t len);
+
+/* True when the database encoding is UTF-8 (no conversions needed). */
+extern bool aa_database_is_utf8(void);
+
+/*
+ * Prepare a materialized set-returning call: checks that the caller
+ * accepts a tuplestore, and returns it with the result's tuple descriptor.
+ */
+extern Tuplestorestate *aa_srf_materialize(FunctionCallInfo fcinfo,
+										   TupleDesc *tupdesc);
+
+/* The stemmer for a language name; errors (22023) for an unknown one. */
+extern AaStemmer *aa_stemmer_for(text *language);
+
+/* Raise the error matching a core stemmer status. */
+extern void aa_report_stem_status(AaStemStatus status, const char *language);
+
+/* Module initialisation hooks of the feature files, called by _PG_init. */
+extern void _PG_init(void);
+
+#endif							/* AA_GLUE_H */

@@ -1,0 +1,100 @@
+/*-------------------------------------------------------------------------
+ *
+ * aa_text.c
+ *	  Encoding conversion and set-returning helpers shared by the glue.
+ *
+ * The core reads and writes UTF-8 only.  In a UTF-8 database the text is
+ * handed over as it is; in any other encoding it is converted on the way
+ * in and the results on the way out, as PostgreSQL's own snowball
+ * dictionary does, so that a LATIN1 database gets the same stems.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "aa_glue.h"
+
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+
+/* True when the database encoding is UTF-8. */
+bool
+aa_database_is_utf8(void)
+{
+	return GetDatabaseEncoding() == PG_UTF8;
+}
+
+/*
+ * The text's bytes as UTF-8.  pg_server_to_any returns its input
+ * unchanged when no conversion is needed (UTF-8 or SQL_ASCII databases),
+ * so this costs nothing in the common case.
+ */
+const char *
+aa_text_to_utf8(text *value, size_t *len)
+{
+	const char *data = VARDATA_ANY(value);
+	int			nbytes = VARSIZE_ANY_EXHDR(value);
+	char	   *converted;
+
+	if (aa_database_is_utf8())
+	{
+		*len = (size_t) nbytes;
+		return data;
+	}
+	converted = pg_server_to_any(data, nbytes, PG_UTF8);
+	if (converted == data)
+		*len = (size_t) nbytes;
+	else
+		*len = strlen(converted);
+	return converted;
+}
+
+/* A text in the database encoding made from UTF-8 bytes. */
+text *
+aa_utf8_to_text(const char *utf8, size_t len)
+{
+	char	   *converted;
+	text	   *result;
+
+	if (aa_database_is_utf8())
+		return cstring_to_text_with_len(utf8, (int) len);
+	converted = pg_any_to_server(utf8, (int) len, PG_UTF8);
+	if (converted == utf8)
+		return cstring_to_text_with_len(utf8, (int) len);
+	result = cstring_to_text(converted);
+	pfree(converted);
+	return result;
+}
+
+/*
+ * Set up a materialized set-returning call.  Written out rather than using
+ * InitMaterializedSRF so that the same code builds on PostgreSQL 13 and 14.
+ */
+Tuplestorestate *
+aa_srf_materialize(FunctionCallInfo fcinfo, TupleDesc *tupdesc)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MemoryContext oldcontext;
+	Tuplestorestate *store;
+
+	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("set-valued function called in context that cannot accept a set")));
+	if (!(rsinfo->allowedModes & SFRM_Materialize))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("materialize mode required, but it is not allowed in this context")));
+
+	oldcontext = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
+	if (get_call_result_type(fcinfo, NULL, tupdesc) != TYPEFUNC_COMPOSITE)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("function returning record called in context that cannot accept type record")));
+	*tupdesc = CreateTupleDescCopy(*tupdesc);
+	store = tuplestore_begin_heap(true, false, work_mem);
+	rsinfo->returnMode = SFRM_Materialize;
+	rsinfo->setResult = store;
+	rsinfo->setDesc = *tupdesc;
+	MemoryContextSwitchTo(oldcontext);
+	return store;
+}
