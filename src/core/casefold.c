@@ -116,13 +116,17 @@ aa_lower_utf8(const char *s, size_t len, const char *locale, AaBuf *out)
 {
 	size_t		i;
 
+	/* in Turkish and Azeri, capital I lower-cases to dotless i */
+	bool		dotless_i = locale != NULL &&
+		(strcmp(locale, "tr") == 0 || strcmp(locale, "az") == 0);
+
 	if (!aa_buf_reserve(out, len + 1))
 		return false;
 	for (i = 0; i < len; i++)
 	{
 		unsigned char c = (unsigned char) s[i];
 
-		if (c >= 0x80)
+		if (c >= 0x80 || (dotless_i && c == 'I'))
 			return lower_with_icu(s, len, locale ? locale : "", out);
 		out->data[i] = (c >= 'A' && c <= 'Z') ? (char) (c + ('a' - 'A')) : (char) c;
 	}

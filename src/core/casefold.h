@@ -3,10 +3,11 @@
  * casefold.h
  *	  Unicode-aware lower-casing of UTF-8 strings for the core.
  *
- * ASCII takes a fast path; anything else goes through ICU's full
- * lower-case mapping (u_strToLower), which is what makes "ÉCOLE" and
- * "ΟΔΟΣ" come out as "école" and "οδος".  The output is written into a
- * caller-owned growable buffer.
+ * ASCII takes a fast path (but for the capital I of Turkish and Azeri);
+ * anything else goes through ICU's full lower-case mapping (u_strToLower),
+ * which is what makes "ÉCOLE" come out as "école" and Greek "ΟΔΟΣ" as
+ * "οδος" with a final sigma.  The output is written into a caller-owned
+ * growable buffer.
  *
  * This file is part of the core: it includes no PostgreSQL header.
  *
