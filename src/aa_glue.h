@@ -51,4 +51,8 @@ extern void aa_report_stem_status(AaStemStatus status, const char *language);
 /* Module initialisation hooks of the feature files, called by _PG_init. */
 extern void _PG_init(void);
 
+/* Define article_analytics.ner_model (aa_entities.c). */
+extern void aa_entities_init_gucs(void);
+extern void aa_minhash_init_gucs(void);	/* aa_minhash.c */
+
 #endif							/* AA_GLUE_H */
