@@ -4,6 +4,8 @@
 #   make demo             set up everything and show what the extension finds
 #   make test             set up everything and run every test
 #   make bench            speed, side by side with PostgreSQL's own tools
+#   make eval             entity tagging accuracy on CoNLL-2003 valid.txt, beside OpenNLP
+#   make model            retrain the shipped entity model from ../shared
 #   make unit             the core's unit tests only (no PostgreSQL needed)
 #   make fuzz             a longer libFuzzer campaign on the tokenizer
 
@@ -37,6 +39,17 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 all: $(AA_INSTALL_SCRIPT)
+
+# PGXS does not track headers; every object depends on all of ours.
+$(OBJS): $(wildcard src/*.h src/core/*.h)
+
+# The entity model is installed beside the extension's scripts, where the
+# server's share path finds it.
+NER_MODEL = src/model/ner_en.model
+install: install-ner-model
+install-ner-model:
+	$(MKDIR_P) '$(DESTDIR)$(datadir)/extension'
+	$(INSTALL_DATA) $(NER_MODEL) '$(DESTDIR)$(datadir)/extension/$(EXTENSION)_ner_en.model'
 
 $(AA_INSTALL_SCRIPT): $(SQL_PARTS) $(EXTENSION).control
 	cat $(SQL_PARTS) > $@
@@ -83,4 +96,13 @@ bench:
 	@bash test/setup.sh
 	@bash test/with_cluster.sh bash test/bench.sh
 
-.PHONY: demo test bench unit fuzz
+eval:
+	@AA_EXTRA_PACKAGES=opennlp bash test/setup.sh
+	@bash test/eval_ner.sh ../shared
+
+# Rebuilds src/model/ner_en.model from ../shared/data/conll2003/train.txt;
+# the same data gives the same bytes.
+model:
+	@sh src/tools/make_model.sh ../shared
+
+.PHONY: demo test bench eval model unit fuzz install-ner-model

@@ -38,3 +38,4 @@ SELECT count(*) FROM aa_tokens(E' \t\n ');
 SELECT proname, provolatile, proisstrict, proparallel
 FROM pg_proc WHERE proname IN ('aa_tokens', 'aa_stem', 'aa_stems', 'aa_term_counts', 'aa_languages')
 ORDER BY proname;
+DROP TABLE seeds;

@@ -20,4 +20,5 @@ PG_MODULE_MAGIC;
 void
 _PG_init(void)
 {
+	aa_entities_init_gucs();
 }

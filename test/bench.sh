@@ -76,3 +76,7 @@ SELECT format('aa_stems is %s times as fast as to_tsvector(''english'') (target:
               round((SELECT min(seconds) FROM timings WHERE what = 'to_tsvector')::numeric
                     / (SELECT min(seconds) FROM timings WHERE what = 'aa_stems')::numeric, 2));
 SQL
+
+echo
+echo "== entity tagging"
+bash test/bench_entities.sh "$shared"

@@ -13,6 +13,7 @@ PACKAGES=(
 	build-essential clang pkg-config
 	postgresql-15 postgresql-server-dev-15 postgresql-contrib postgresql-common
 	libstemmer-dev libxxhash-dev libicu-dev
+	postgresql-15-cron postgresql-client-15 libpostgresql-jdbc-java openjdk-17-jdk-headless
 )
 
 as_root() {

@@ -1,0 +1,392 @@
+/*-------------------------------------------------------------------------
+ *
+ * aa_entities.c
+ *	  aa_tag(tokens) and aa_entity_mentions(document): the entity tagger
+ *	  of the core as SQL functions, and the setting naming its model file.
+ *
+ * The model file is mapped read-only once per backend, at first use, so
+ * every backend shares the same page-cache pages.  The mapping belongs to
+ * a memory context under TopMemoryContext whose reset callback unmaps it:
+ * changing article_analytics.ner_model drops the old mapping and maps the
+ * new file at the next call.  A missing, truncated or corrupt model file
+ * is reported as an error naming the path; nothing is cached then, so the
+ * next call tries again.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "aa_glue.h"
+
+#include "catalog/pg_type.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+
+#include "core/ner_model.h"
+#include "core/tagger.h"
+#include "core/tokenizer.h"
+
+PG_FUNCTION_INFO_V1(aa_tag);
+PG_FUNCTION_INFO_V1(aa_entity_mentions);
+
+/* Name of the model file installed with the extension, in share/extension. */
+#define AA_NER_MODEL_FILE_NAME "article_analytics_ner_en.model"
+
+/* Longest run of tokens aa_tag decodes as one sequence. */
+#define AA_TAG_MAX_SEQUENCE 1000
+
+/* article_analytics.ner_model, and its default (computed in _PG_init). */
+static char *ner_model_setting = NULL;
+static char default_model_path[MAXPGPATH];
+
+/* The backend's mapped model, if any, and the context that owns it. */
+static MemoryContext model_context = NULL;
+static AaNerModel loaded_model;
+static char *loaded_model_path = NULL;
+
+/*
+ * Fill default_model_path: the model installed in the server's
+ * share/extension directory.
+ */
+static void
+compute_default_model_path(void)
+{
+	char		share_path[MAXPGPATH];
+
+	get_share_path(my_exec_path, share_path);
+	snprintf(default_model_path, sizeof(default_model_path),
+			 "%s/extension/%s", share_path, AA_NER_MODEL_FILE_NAME);
+}
+
+/*
+ * Define article_analytics.ner_model.  Superuser-only, because the
+ * setting makes the server open a file of the user's choosing.
+ */
+void
+aa_entities_init_gucs(void)
+{
+	compute_default_model_path();
+	DefineCustomStringVariable("article_analytics.ner_model",
+							   "Path of the entity tagger's model file.",
+							   "Defaults to the model installed with the extension.",
+							   &ner_model_setting,
+							   default_model_path,
+							   PGC_SUSET,
+							   0,
+							   NULL, NULL, NULL);
+}
+
+/*
+ * Reset callback of model_context: unmap the model when the context goes.
+ */
+static void
+release_model(void *arg)
+{
+	aa_ner_model_close(&loaded_model);
+	loaded_model_path = NULL;
+	model_context = NULL;
+}
+
+/*
+ * The SQLSTATE for a model loading failure: a missing file is
+ * undefined_file, a damaged one data_corrupted.
+ */
+static int
+model_status_sqlstate(AaNerModelStatus status)
+{
+	switch (status)
+	{
+		case AA_NER_MODEL_ERR_OPEN:
+			return ERRCODE_UNDEFINED_FILE;
+		case AA_NER_MODEL_ERR_MAP:
+			return ERRCODE_INSUFFICIENT_RESOURCES;
+		default:
+			return ERRCODE_DATA_CORRUPTED;
+	}
+}
+
+/*
+ * The model named by article_analytics.ner_model, mapping it on first use
+ * (or after the setting changed).  Raises an error naming the path when the
+ * file cannot be used.
+ */
+static const AaNerModel *
+get_model(void)
+{
+	const char *path = ner_model_setting;
+	char		failure_message[AA_NER_MODEL_ERRMSG_LEN];
+	AaNerModelStatus status;
+	MemoryContextCallback *callback;
+
+	if (default_model_path[0] == '\0')
+		compute_default_model_path();
+	if (path == NULL || path[0] == '\0')
+		path = default_model_path;
+	if (model_context != NULL && strcmp(loaded_model_path, path) == 0)
+		return &loaded_model;
+	if (model_context != NULL)
+		MemoryContextDelete(model_context);
+
+	/*
+	 * The context and its callback exist before the file is mapped, so that
+	 * once the mapping exists, deleting the context always releases it.
+	 */
+	model_context = AllocSetContextCreate(TopMemoryContext,
+										  "article_analytics entity model",
+										  ALLOCSET_SMALL_SIZES);
+	loaded_model_path = MemoryContextStrdup(model_context, path);
+	callback = MemoryContextAlloc(model_context, sizeof(MemoryContextCallback));
+	callback->func = release_model;
+	callback->arg = NULL;
+	MemoryContextRegisterResetCallback(model_context, callback);
+
+	status = aa_ner_model_open(path, &loaded_model, failure_message, sizeof(failure_message));
+	if (status != AA_NER_MODEL_OK)
+	{
+		MemoryContextDelete(model_context);
+		ereport(ERROR,
+				(errcode(model_status_sqlstate(status)),
+				 errmsg("could not load the entity tagger's %s", failure_message),
+				 errhint("Check the file, or set article_analytics.ner_model to a valid model (make model rebuilds it).")));
+	}
+	return &loaded_model;
+}
+
+/*
+ * Allocator callback handing the core palloc'd memory from the given
+ * context; palloc raises the out-of-memory error itself.
+ */
+static void *
+palloc_for_core(void *context, size_t size)
+{
+	return MemoryContextAllocExtended((MemoryContext) context, size,
+									  MCXT_ALLOC_HUGE);
+}
+
+/* Allocator callback returning memory obtained by palloc_for_core. */
+static void
+pfree_for_core(void *context, void *pointer)
+{
+	pfree(pointer);
+}
+
+/*
+ * Called by the core before each sentence, so that a long document can
+ * be cancelled.
+ */
+static void
+check_interrupts_for_core(void *arg)
+{
+	CHECK_FOR_INTERRUPTS();
+}
+
+/*
+ * Tag an array of tokens as one sentence (long arrays in pieces of
+ * AA_TAG_MAX_SEQUENCE tokens) and return the label indexes.
+ */
+static int *
+tag_token_array(const AaNerModel *model, AaNerToken *tokens, size_t count)
+{
+	size_t		num_sentences = (count + AA_TAG_MAX_SEQUENCE - 1) / AA_TAG_MAX_SEQUENCE;
+	size_t	   *bounds = palloc(sizeof(size_t) * (num_sentences + 1));
+	int		   *labels = palloc_extended(sizeof(int) * (count + 1), MCXT_ALLOC_HUGE);
+	AaNerAllocator allocator = {palloc_for_core, pfree_for_core, CurrentMemoryContext};
+
+	for (size_t s = 0; s < num_sentences; s++)
+		bounds[s] = s * AA_TAG_MAX_SEQUENCE;
+	bounds[num_sentences] = count;
+	if (!aa_ner_tag_document(model, tokens, count, bounds, num_sentences, labels,
+							 &allocator, check_interrupts_for_core, NULL))
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory while tagging entities")));
+	return labels;
+}
+
+/*
+ * aa_tag(tokens text[]) returns text[]: the IOB2 tag of each token of an
+ * already tokenized sentence, so that the tagger can be scored on any
+ * CoNLL-format corpus and used with one's own tokenization.
+ */
+Datum
+aa_tag(PG_FUNCTION_ARGS)
+{
+	ArrayType  *input = PG_GETARG_ARRAYTYPE_P(0);
+	const AaNerModel *model = get_model();
+	Datum	   *elements;
+	bool	   *nulls;
+	int			count;
+	AaNerToken *tokens;
+	int		   *labels;
+	Datum	   *tags;
+	ArrayType  *result;
+
+	if (ARR_NDIM(input) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("aa_tag expects a one-dimensional array of tokens")));
+	deconstruct_array(input, TEXTOID, -1, false, TYPALIGN_INT,
+					  &elements, &nulls, &count);
+	if (count == 0)
+		PG_RETURN_ARRAYTYPE_P(construct_empty_array(TEXTOID));
+
+	tokens = palloc(sizeof(AaNerToken) * count);
+	for (int i = 0; i < count; i++)
+	{
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("aa_tag does not accept NULL tokens"),
+					 errdetail("Element %d of the array is NULL.", i + 1)));
+		tokens[i].text = aa_text_to_utf8(DatumGetTextPP(elements[i]), &tokens[i].len);
+		if (i % AA_INTERRUPT_INTERVAL == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	labels = tag_token_array(model, tokens, (size_t) count);
+
+	tags = palloc(sizeof(Datum) * count);
+	for (int i = 0; i < count; i++)
+		tags[i] = CStringGetTextDatum(model->label_names[labels[i]]);
+	result = construct_array(tags, count, TEXTOID, -1, false, TYPALIGN_INT);
+	PG_RETURN_ARRAYTYPE_P(result);
+}
+
+/*
+ * Count the line breaks in text[from .. to), up to two (a blank line).
+ */
+static uint8_t
+count_newlines(const char *text, size_t from, size_t to)
+{
+	uint8_t		count = 0;
+
+	for (size_t i = from; i < to && count < 2; i++)
+		if (text[i] == '\n')
+			count++;
+	return count;
+}
+
+/*
+ * aa_entity_mentions(document text) returns (ordinal, entity, type,
+ * start_pos, length, canonical): every entity mention of the document,
+ * with 1-based character positions so that substr(document, start_pos,
+ * length) = entity.  canonical is the mention's full form within the
+ * document (a person's earlier full name for a later surname, the body's
+ * spelling of a headline's ALL-CAPS name) and type the type the document
+ * gives that name most often; the SQL function aa_entities adds the alias
+ * table on top.
+ */
+Datum
+aa_entity_mentions(PG_FUNCTION_ARGS)
+{
+	text	   *document = PG_GETARG_TEXT_PP(0);
+	TupleDesc	tupdesc;
+	Tuplestorestate *store = aa_srf_materialize(fcinfo, &tupdesc);
+	const AaNerModel *model = get_model();
+	MemoryContext work_context;
+	MemoryContext old_context;
+	size_t		len;
+	const char *utf8;
+	AaTokenizer tokenizer;
+	AaToken		token;
+	AaToken    *positions;
+	AaNerToken *tokens;
+	uint8_t    *newlines;
+	size_t		count = 0;
+	size_t		capacity = 256;
+	size_t		previous_end = 0;
+	size_t	   *bounds;
+	size_t		num_sentences;
+	int		   *labels;
+	AaNerSpan  *spans;
+	size_t		num_spans;
+	size_t	   *canonical;
+	AaNerLabelSet label_set;
+	const char *names[AA_NER_MAX_LABELS] = {0};
+	AaNerAllocator allocator;
+
+	/* Everything below is freed in one go when the call ends. */
+	work_context = AllocSetContextCreate(CurrentMemoryContext,
+										 "aa_entities work",
+										 ALLOCSET_DEFAULT_SIZES);
+	old_context = MemoryContextSwitchTo(work_context);
+	allocator.alloc = palloc_for_core;
+	allocator.release = pfree_for_core;
+	allocator.context = work_context;
+
+	utf8 = aa_text_to_utf8(document, &len);
+	positions = palloc(sizeof(AaToken) * capacity);
+	tokens = palloc(sizeof(AaNerToken) * capacity);
+	newlines = palloc(sizeof(uint8_t) * capacity);
+	aa_tokenizer_init(&tokenizer, utf8, len);
+	while (aa_tokenizer_next(&tokenizer, &token))
+	{
+		if (count == capacity)
+		{
+			capacity *= 2;
+			positions = repalloc_huge(positions, sizeof(AaToken) * capacity);
+			tokens = repalloc_huge(tokens, sizeof(AaNerToken) * capacity);
+			newlines = repalloc_huge(newlines, sizeof(uint8_t) * capacity);
+		}
+		if (count % AA_INTERRUPT_INTERVAL == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (token.char_start >= PG_INT32_MAX)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("document is too long for aa_entities"),
+					 errdetail("Positions are of type integer.")));
+		positions[count] = token;
+		tokens[count].text = utf8 + token.byte_start;
+		tokens[count].len = token.byte_len;
+		newlines[count] = count_newlines(utf8, previous_end, token.byte_start);
+		previous_end = token.byte_start + token.byte_len;
+		count++;
+	}
+
+	bounds = palloc_extended(sizeof(size_t) * (count + 1), MCXT_ALLOC_HUGE);
+	num_sentences = aa_ner_split_sentences(tokens, count, newlines, bounds);
+	labels = palloc_extended(sizeof(int) * (count + 1), MCXT_ALLOC_HUGE);
+	if (!aa_ner_tag_document(model, tokens, count, bounds, num_sentences, labels,
+							 &allocator, check_interrupts_for_core, NULL))
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory while tagging entities")));
+
+	for (int l = 0; l < model->num_labels; l++)
+		names[l] = model->label_names[l];
+	aa_ner_labelset_init(&label_set, names, model->num_labels);
+	spans = palloc_extended(sizeof(AaNerSpan) * (count + 1), MCXT_ALLOC_HUGE);
+	num_spans = aa_ner_spans(labels, count, &label_set, spans);
+	canonical = palloc_extended(sizeof(size_t) * (num_spans + 1), MCXT_ALLOC_HUGE);
+	if (!aa_ner_resolve_entities(spans, num_spans, tokens, canonical, &allocator))
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory while resolving entity names")));
+
+	for (size_t i = 0; i < num_spans; i++)
+	{
+		const AaToken *first = &positions[spans[i].first_token];
+		const AaToken *last = &positions[spans[i].end_token - 1];
+		const AaNerSpan *full = &spans[canonical[i]];
+		const AaToken *full_first = &positions[full->first_token];
+		const AaToken *full_last = &positions[full->end_token - 1];
+		Datum		values[6];
+		bool		isnull[6] = {false, false, false, false, false, false};
+
+		if (i % AA_INTERRUPT_INTERVAL == 0)
+			CHECK_FOR_INTERRUPTS();
+		values[0] = Int32GetDatum((int32) (i + 1));
+		values[1] = PointerGetDatum(aa_utf8_to_text(utf8 + first->byte_start,
+													last->byte_start + last->byte_len - first->byte_start));
+		values[2] = CStringGetTextDatum(aa_ner_type_names[spans[i].type]);
+		values[3] = Int32GetDatum((int32) first->char_start + 1);
+		values[4] = Int32GetDatum((int32) (last->char_start + last->char_len - first->char_start));
+		values[5] = PointerGetDatum(aa_utf8_to_text(utf8 + full_first->byte_start,
+													full_last->byte_start + full_last->byte_len - full_first->byte_start));
+		tuplestore_putvalues(store, tupdesc, values, isnull);
+	}
+
+	MemoryContextSwitchTo(old_context);
+	MemoryContextDelete(work_context);
+	return (Datum) 0;
+}

@@ -1,0 +1,503 @@
+/*-------------------------------------------------------------------------
+ *
+ * test_tagger.c
+ *	  Unit tests of the entity tagger's core: label sets, Viterbi, spans,
+ *	  short-form resolution, sentence splitting, the model file loader's
+ *	  failure modes, and tagging with the shipped model.
+ *
+ * Prints "ok N - what" / "not ok N - what" and exits 1 on any failure.
+ * Run from the top of the project (the shipped model is read from
+ * src/model/ner_en.model; the tests that need it say so when it is absent).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/ner_model.h"
+#include "core/tagger.h"
+#include "core/tokenizer.h"
+
+#define SHIPPED_MODEL "src/model/ner_en.model"
+
+static int	test_number = 0;
+static int	failures = 0;
+
+static const char *const bio_labels[] = {
+	"O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-ORG", "I-ORG", "B-MISC", "I-MISC"
+};
+
+/*
+ * Report one check in TAP-like form.
+ */
+static void
+check(int condition, const char *what)
+{
+	test_number++;
+	if (condition)
+		printf("ok %d - %s\n", test_number, what);
+	else
+	{
+		printf("not ok %d - %s\n", test_number, what);
+		failures++;
+	}
+}
+
+/* Allocator callback for the core: malloc. */
+static void *
+test_alloc(void *context, size_t size)
+{
+	return malloc(size);
+}
+
+/* Allocator callback for the core: free. */
+static void
+test_release(void *context, void *pointer)
+{
+	free(pointer);
+}
+
+static const AaNerAllocator allocator = {test_alloc, test_release, NULL};
+
+/*
+ * Split a space-separated string into tokens (pointing into a copy that
+ * the caller frees); returns the count.
+ */
+static size_t
+make_tokens(const char *sentence, char **copy, AaNerToken *tokens, size_t max)
+{
+	size_t		count = 0;
+	char	   *p;
+
+	*copy = strdup(sentence);
+	p = *copy;
+	while (*p && count < max)
+	{
+		char	   *start;
+
+		while (*p == ' ')
+			p++;
+		if (!*p)
+			break;
+		start = p;
+		while (*p && *p != ' ')
+			p++;
+		tokens[count].text = start;
+		tokens[count].len = (size_t) (p - start);
+		count++;
+	}
+	return count;
+}
+
+/*
+ * Label sets: the BIO set is accepted, damaged ones are refused, and the
+ * transition constraints follow IOB2.
+ */
+static void
+test_label_sets(void)
+{
+	char		names[AA_NER_MAX_LABELS][AA_NER_LABEL_NAME_LEN + 1];
+	AaNerLabelSet set;
+
+	memset(names, 0, sizeof(names));
+	for (int i = 0; i < 9; i++)
+		strcpy(names[i], bio_labels[i]);
+	check(aa_ner_labels_valid(names, 9), "the BIO label set is valid");
+	strcpy(names[3], "B-XYZ");
+	check(!aa_ner_labels_valid(names, 9), "an unknown type is refused");
+	strcpy(names[3], "B-PER");
+	check(!aa_ner_labels_valid(names, 9), "a duplicate label is refused");
+	check(!aa_ner_labels_valid(names, 3), "a short label set is refused");
+
+	aa_ner_labelset_init(&set, bio_labels, 9);
+	check(!set.allowed[9][2], "I-PER cannot start a sentence");
+	check(!set.allowed[0][2], "I-PER cannot follow O");
+	check(set.allowed[1][2] && set.allowed[2][2], "I-PER follows B-PER and I-PER");
+	check(!set.allowed[3][2], "I-PER cannot follow B-LOC");
+	check(set.allowed[9][1] && set.allowed[2][3], "B- labels go anywhere");
+}
+
+/*
+ * Viterbi returns the best sequence among the allowed ones.
+ */
+static void
+test_viterbi(void)
+{
+	AaNerLabelSet set;
+	float		emission[3 * 9];
+	float		transition[10 * 9];
+	float		work[3 * 9];
+	int			back[3 * 9];
+	int			labels[3];
+
+	aa_ner_labelset_init(&set, bio_labels, 9);
+	memset(emission, 0, sizeof(emission));
+	memset(transition, 0, sizeof(transition));
+	/* Token 0 prefers I-PER (illegal at the start), then B-PER. */
+	emission[0 * 9 + 2] = 5;
+	emission[0 * 9 + 1] = 4;
+	emission[1 * 9 + 2] = 3;
+	emission[2 * 9 + 0] = 1;
+	aa_ner_viterbi(emission, 3, transition, &set, work, back, labels);
+	check(labels[0] == 1 && labels[1] == 2 && labels[2] == 0,
+		  "Viterbi avoids an illegal start and keeps B-PER I-PER O");
+
+	/* A strong O on token 1 must not leave an I-PER after it. */
+	emission[1 * 9 + 0] = 10;
+	emission[2 * 9 + 2] = 8;
+	emission[2 * 9 + 1] = 7;
+	aa_ner_viterbi(emission, 3, transition, &set, work, back, labels);
+	check(labels[1] == 0 && labels[2] == 1, "Viterbi never puts I-PER after O");
+}
+
+/*
+ * Spans and short-form resolution.
+ */
+static void
+test_spans(void)
+{
+	AaNerLabelSet set;
+	int			labels[] = {1, 2, 0, 3, 6, 0, 2, 0, 1, 0};
+	AaNerSpan	spans[10];
+	size_t		n;
+	char	   *copy;
+	AaNerToken	tokens[16];
+	size_t		canonical[8];
+	int			person_labels[] = {1, 2, 0, 0, 1, 0, 3, 0, 1, 0};
+
+	aa_ner_labelset_init(&set, bio_labels, 9);
+	n = aa_ner_spans(labels, 10, &set, spans);
+	check(n == 5, "five spans from B-PER I-PER O B-LOC I-ORG O I-PER O B-PER O");
+	check(spans[0].first_token == 0 && spans[0].end_token == 2 && spans[0].type == 0,
+		  "span 1 is the two-token PER");
+	check(spans[2].first_token == 4 && spans[2].type == 2,
+		  "an I-ORG after B-LOC starts its own ORG span");
+	check(spans[3].first_token == 6 && spans[3].end_token == 7,
+		  "an I-PER after O starts a span");
+
+	make_tokens("Valery Gerasimov said Thursday Gerasimov met Moscow and Valery left",
+				&copy, tokens, 16);
+	n = aa_ner_spans(person_labels, 10, &set, spans);
+	check(aa_ner_resolve_entities(spans, n, tokens, canonical, &allocator), "names resolve");
+	check(n == 4 && canonical[1] == 0,
+		  "a later \"Gerasimov\" resolves to \"Valery Gerasimov\"");
+	check(canonical[3] == 3, "a first name alone is not resolved");
+	free(copy);
+
+	/* A headline's ALL-CAPS name takes the body's spelling. */
+	{
+		int			headline_labels[] = {7, 0, 0, 3, 0, 5, 0, 5, 0};
+
+		make_tokens("TALIBAN ADVANCE : Moscow says Taliban gain and Taliban", &copy, tokens, 16);
+		n = aa_ner_spans(headline_labels, 9, &set, spans);
+		check(aa_ner_resolve_entities(spans, n, tokens, canonical, &allocator) && n == 4 &&
+			  canonical[0] == 2 && canonical[2] == 2 && canonical[3] == 3,
+			  "\"TALIBAN\" resolves to the body's first \"Taliban\"");
+		check(canonical[1] == 1 && spans[0].type == 3,
+			  "a mixed-case name stays itself and types are left alone");
+		free(copy);
+	}
+	check(aa_ner_resolve_entities(spans, 0, tokens, canonical, &allocator),
+		  "no spans, nothing to resolve");
+}
+
+/*
+ * Sentence splitting at punctuation, blank lines and short lines.
+ */
+static void
+test_sentences(void)
+{
+	const char *text = "Taliban offensive running out of steam\n"
+		"The Taliban said . He left .\n\nREAD MORE\nMr. Smith said it , he said .";
+	AaTokenizer tz;
+	AaToken		tok;
+	AaNerToken	tokens[64];
+	uint8_t		newlines[64];
+	size_t		bounds[65];
+	size_t		count = 0;
+	size_t		previous_end = 0;
+	size_t		n;
+
+	aa_tokenizer_init(&tz, text, strlen(text));
+	while (count < 64 && aa_tokenizer_next(&tz, &tok))
+	{
+		uint8_t		nl = 0;
+
+		for (size_t i = previous_end; i < tok.byte_start; i++)
+			if (text[i] == '\n' && nl < 2)
+				nl++;
+		tokens[count].text = text + tok.byte_start;
+		tokens[count].len = tok.byte_len;
+		newlines[count] = nl;
+		previous_end = tok.byte_start + tok.byte_len;
+		count++;
+	}
+	n = aa_ner_split_sentences(tokens, count, newlines, bounds);
+	check(n == 5, "headline, two sentences, READ MORE and a last sentence");
+	check(n >= 1 && bounds[1] == 6, "the headline ends at its line break");
+	check(bounds[n] == count, "the last bound is the token count");
+	n = aa_ner_split_sentences(tokens, 0, newlines, bounds);
+	check(n == 0 && bounds[0] == 0, "no tokens, no sentences");
+
+	/* "approx . five": a small letter after a period continues the sentence. */
+	{
+		char	   *copy;
+		size_t		m = make_tokens("It cost approx . five dollars . Then it rose .",
+								   &copy, tokens, 64);
+
+		memset(newlines, 0, sizeof(newlines));
+		n = aa_ner_split_sentences(tokens, m, newlines, bounds);
+		check(n == 2 && bounds[1] == 7, "a period before a small letter does not end the sentence");
+		free(copy);
+	}
+}
+
+/*
+ * Write a small model, then damage copies of it in every way the loader
+ * must catch.
+ */
+static void
+test_model_files(void)
+{
+	char		dir_template[] = "/tmp/aa_test_tagger_XXXXXX";
+	char	   *dir = mkdtemp(dir_template);
+	char		path[256];
+	char		damaged[256];
+	char		errmsg[AA_NER_MODEL_ERRMSG_LEN];
+	uint32_t	keys[16];
+	int16_t		rows[16 * 9];
+	int16_t		transitions[10 * 9];
+	uint64_t	gazetteer[16];
+	AaNerModelContents contents;
+	AaNerModel	model;
+	AaNerModelStatus status;
+	const int16_t *row;
+	FILE	   *f;
+	char	   *image;
+	long		size;
+
+	if (dir == NULL)
+	{
+		check(0, "temporary directory for model files");
+		return;
+	}
+	/* Two weight rows: features 5 and 21 (slots 6 and 7, after 22 % 16). */
+	memset(keys, 0, sizeof(keys));
+	memset(rows, 0, sizeof(rows));
+	memset(transitions, 0, sizeof(transitions));
+	memset(gazetteer, 0, sizeof(gazetteer));
+	keys[6] = 6;
+	rows[6 * 9 + 3] = 100;
+	keys[7] = 22;
+	rows[7 * 9 + 1] = -7;
+	gazetteer[(aa_ner_gazetteer_hash("lashkar gah", 11) >> 32) & 15] =
+		aa_ner_gazetteer_key(aa_ner_gazetteer_hash("lashkar gah", 11)) | 0x2;
+	memset(&contents, 0, sizeof(contents));
+	contents.hash_seed = 7;
+	contents.bucket_bits = 10;
+	contents.num_labels = 9;
+	contents.label_names = bio_labels;
+	contents.weight_scale = 0.5f;
+	contents.weight_slot_bits = 4;
+	contents.keys = keys;
+	contents.rows = rows;
+	contents.transitions = transitions;
+	contents.gazetteer_slot_bits = 4;
+	contents.gazetteer = gazetteer;
+	contents.gazetteer_max_tokens = 2;
+	snprintf(path, sizeof(path), "%s/small.model", dir);
+	status = aa_ner_model_write(path, &contents, errmsg, sizeof(errmsg));
+	check(status == AA_NER_MODEL_OK, "a small model is written");
+	status = aa_ner_model_open(path, &model, errmsg, sizeof(errmsg));
+	check(status == AA_NER_MODEL_OK && model.num_labels == 9 &&
+		  strcmp(model.label_names[1], "B-PER") == 0,
+		  "it opens with its parameters and labels");
+	row = status == AA_NER_MODEL_OK ? aa_ner_model_row(&model, 5 + 1024) : NULL;
+	check(row != NULL && row[3] == 100, "feature 5 (hashed beyond the bucket bits) finds its row");
+	row = status == AA_NER_MODEL_OK ? aa_ner_model_row(&model, 21) : NULL;
+	check(row != NULL && row[1] == -7, "feature 21 finds its row after a collision");
+	check(status == AA_NER_MODEL_OK && aa_ner_model_row(&model, 37) == NULL,
+		  "an unknown feature has no row");
+	check(status == AA_NER_MODEL_OK &&
+		  aa_ner_gazetteer_lookup(&model.gazetteer, aa_ner_gazetteer_hash("lashkar gah", 11)) == 0x2 &&
+		  aa_ner_gazetteer_lookup(&model.gazetteer, aa_ner_gazetteer_hash("lashkar", 7)) == 0,
+		  "the gazetteer finds \"lashkar gah\" as LOC and nothing else");
+	aa_ner_model_close(&model);
+	aa_ner_model_close(&model);
+	check(model.mapping == NULL, "closing twice is harmless");
+	memset(keys, 0xff, sizeof(keys));
+	check(aa_ner_model_write(path, &contents, errmsg, sizeof(errmsg)) == AA_NER_MODEL_ERR_WRITE,
+		  "the writer refuses a weight table without an empty slot");
+	memset(keys, 0, sizeof(keys));
+	keys[6] = 6;
+	keys[7] = 22;
+
+	snprintf(damaged, sizeof(damaged), "%s/missing.model", dir);
+	status = aa_ner_model_open(damaged, &model, errmsg, sizeof(errmsg));
+	check(status == AA_NER_MODEL_ERR_OPEN && strstr(errmsg, damaged) != NULL,
+		  "a missing file is ERR_OPEN and the message names the path");
+
+	f = fopen(path, "rb");
+	fseek(f, 0, SEEK_END);
+	size = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	image = malloc((size_t) size);
+	if (fread(image, 1, (size_t) size, f) != (size_t) size)
+		size = 0;
+	fclose(f);
+
+	snprintf(damaged, sizeof(damaged), "%s/truncated.model", dir);
+	f = fopen(damaged, "wb");
+	fwrite(image, 1, (size_t) size - 100, f);
+	fclose(f);
+	status = aa_ner_model_open(damaged, &model, errmsg, sizeof(errmsg));
+	check(status == AA_NER_MODEL_ERR_TRUNCATED && strstr(errmsg, "truncated") != NULL,
+		  "a truncated file is ERR_TRUNCATED");
+
+	f = fopen(damaged, "wb");
+	fwrite(image, 1, 20, f);
+	fclose(f);
+	status = aa_ner_model_open(damaged, &model, errmsg, sizeof(errmsg));
+	check(status == AA_NER_MODEL_ERR_TRUNCATED, "a file shorter than the header is ERR_TRUNCATED");
+
+	snprintf(damaged, sizeof(damaged), "%s/corrupt.model", dir);
+	image[size / 2] ^= 0x5a;
+	f = fopen(damaged, "wb");
+	fwrite(image, 1, (size_t) size, f);
+	fclose(f);
+	status = aa_ner_model_open(damaged, &model, errmsg, sizeof(errmsg));
+	check(status == AA_NER_MODEL_ERR_CHECKSUM && strstr(errmsg, damaged) != NULL,
+		  "a flipped byte is ERR_CHECKSUM");
+	image[size / 2] ^= 0x5a;
+
+	image[0] = 'X';
+	f = fopen(damaged, "wb");
+	fwrite(image, 1, (size_t) size, f);
+	fclose(f);
+	status = aa_ner_model_open(damaged, &model, errmsg, sizeof(errmsg));
+	check(status == AA_NER_MODEL_ERR_BAD_MAGIC, "a wrong magic number is ERR_BAD_MAGIC");
+	image[0] = 'A';
+
+	/* bucket_bits (offset 24) out of range: a damaged header. */
+	image[24] = 60;
+	f = fopen(damaged, "wb");
+	fwrite(image, 1, (size_t) size, f);
+	fclose(f);
+	status = aa_ner_model_open(damaged, &model, errmsg, sizeof(errmsg));
+	check(status == AA_NER_MODEL_ERR_BAD_HEADER || status == AA_NER_MODEL_ERR_TRUNCATED,
+		  "an out-of-range header field is refused");
+
+	status = aa_ner_model_open(dir, &model, errmsg, sizeof(errmsg));
+	check(status == AA_NER_MODEL_ERR_OPEN, "a directory is not a model");
+
+	unlink(path);
+	unlink(damaged);
+	snprintf(damaged, sizeof(damaged), "%s/truncated.model", dir);
+	unlink(damaged);
+	rmdir(dir);
+	free(image);
+}
+
+/*
+ * Tag a space-separated sentence with a model; returns label names joined
+ * by spaces in out.
+ */
+static void
+tag_sentence(const AaNerModel *model, const char *sentence, char *out, size_t outlen)
+{
+	char	   *copy;
+	AaNerToken	tokens[64];
+	int			labels[64];
+	size_t		n = make_tokens(sentence, &copy, tokens, 64);
+	size_t		bounds[2] = {0, n};
+
+	out[0] = '\0';
+	if (aa_ner_tag_document(model, tokens, n, bounds, 1, labels, &allocator, NULL, NULL))
+		for (size_t i = 0; i < n; i++)
+		{
+			strncat(out, model->label_names[labels[i]], outlen - strlen(out) - 1);
+			if (i + 1 < n)
+				strncat(out, " ", outlen - strlen(out) - 1);
+		}
+	free(copy);
+}
+
+/*
+ * The shipped model loads and tags plain sentences; odd input does not
+ * crash it.
+ */
+static void
+test_shipped_model(void)
+{
+	AaNerModel	model;
+	char		errmsg[AA_NER_MODEL_ERRMSG_LEN];
+	char		out[1024];
+	AaNerToken	odd[4];
+	int			labels[4];
+	size_t		bounds[3] = {0, 0, 4};
+	char	   *long_token;
+
+	if (access(SHIPPED_MODEL, R_OK) != 0)
+	{
+		printf("# %s not found (run from the project's top directory); skipping its tests\n",
+			   SHIPPED_MODEL);
+		return;
+	}
+	check(aa_ner_model_open(SHIPPED_MODEL, &model, errmsg, sizeof(errmsg)) == AA_NER_MODEL_OK,
+		  "the shipped model opens");
+	if (model.mapping == NULL)
+		return;
+	check(model.mapping_len <= 10 * 1024 * 1024, "the shipped model is at most 10 MB");
+
+	check((aa_ner_gazetteer_lookup(&model.gazetteer, aa_ner_gazetteer_hash("lashkar gah", 11)) &
+		   AA_NER_GAZETTEER_TYPES) == 0x2,
+		  "the shipped gazetteer knows \"lashkar gah\" as a place (LOC only)");
+	check(aa_ner_gazetteer_lookup(&model.gazetteer, aa_ner_gazetteer_hash("lashkar", 7)) ==
+		  AA_NER_GAZETTEER_CONTINUES,
+		  "\"lashkar\" alone is only the start of a longer phrase");
+	check(aa_ner_gazetteer_lookup(&model.gazetteer, aa_ner_gazetteer_hash("thursday", 8)) == 0,
+		  "\"thursday\" is in no gazetteer");
+	tag_sentence(&model, "Valery Gerasimov visited Moscow on Thursday .", out, sizeof(out));
+	check(strcmp(out, "B-PER I-PER O B-LOC O O O") == 0,
+		  "Valery Gerasimov visited Moscow on Thursday .");
+	tag_sentence(&model, "Interfax news agency quoted the Russian foreign ministry .", out, sizeof(out));
+	check(strncmp(out, "B-ORG O O O O B-MISC", 20) == 0,
+		  "Interfax is ORG, Russian is MISC");
+
+	/* Empty sentences, invalid UTF-8 and a huge token. */
+	long_token = malloc(100000);
+	memset(long_token, 'A', 100000);
+	odd[0].text = "\xff\xfe";
+	odd[0].len = 2;
+	odd[1].text = "";
+	odd[1].len = 0;
+	odd[2].text = long_token;
+	odd[2].len = 100000;
+	odd[3].text = "\xc3";
+	odd[3].len = 1;
+	check(aa_ner_tag_document(&model, odd, 4, bounds, 2, labels, &allocator, NULL, NULL) &&
+		  labels[0] >= 0 && labels[0] < 9 && labels[3] >= 0 && labels[3] < 9,
+		  "invalid UTF-8, an empty token, a 100 kB token and an empty sentence are tagged");
+	free(long_token);
+	check(aa_ner_tag_document(&model, odd, 0, bounds, 0, labels, &allocator, NULL, NULL),
+		  "a document without tokens is fine");
+	aa_ner_model_close(&model);
+}
+
+/*
+ * Run every group of checks; the exit status says whether all passed.
+ */
+int
+main(void)
+{
+	test_label_sets();
+	test_viterbi();
+	test_spans();
+	test_sentences();
+	test_model_files();
+	test_shipped_model();
+	printf("# %d tests, %d failed\n", test_number, failures);
+	return failures == 0 ? 0 : 1;
+}
