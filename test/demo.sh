@@ -43,6 +43,15 @@ FROM (SELECT id, t.term, t.count,
       FROM articles, aa_term_counts(body) t) ranked
 WHERE rank <= 6 GROUP BY id ORDER BY id;
 
+\echo '== Who and what the articles talk about (aa_entities)'
+SELECT e.canonical, e.type, count(*) AS mentions, count(DISTINCT a.id) AS articles
+FROM articles a, aa_entities(a.body) e
+GROUP BY 1, 2 ORDER BY mentions DESC, 1 LIMIT 25;
+
+\echo '== Every mention in article 3, with its position (aa_entities)'
+SELECT e.entity, e.type, e.start_pos, e.length, e.canonical
+FROM articles a, aa_entities(a.body) e WHERE a.id = 3;
+
 \echo '== One word in several languages (aa_stem, aa_languages)'
 SELECT language, iso_code, aa_stem(w, language) AS stem
 FROM aa_languages(),
