@@ -68,6 +68,29 @@ static const char *const abbreviations[] = {
 };
 
 /*
+ * Classes of the ASCII characters, looked up rather than computed because
+ * news text is mostly ASCII and classify() runs once per character.
+ */
+#define S CC_SPACE
+#define L CC_LETTER
+#define D CC_DIGIT
+#define P CC_PUNCT
+static const unsigned char ascii_classes[128] = {
+	S, S, S, S, S, S, S, S, S, S, S, S, S, S, S, S,	/* controls */
+	S, S, S, S, S, S, S, S, S, S, S, S, S, S, S, S,
+	S, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P,	/* space ! " # ... / */
+	D, D, D, D, D, D, D, D, D, D, P, P, P, P, P, P,	/* 0-9 : ; < = > ? */
+	P, L, L, L, L, L, L, L, L, L, L, L, L, L, L, L,	/* @ A-O */
+	L, L, L, L, L, L, L, L, L, L, L, P, P, P, P, P,	/* P-Z [ \ ] ^ _ */
+	P, L, L, L, L, L, L, L, L, L, L, L, L, L, L, L,	/* ` a-o */
+	L, L, L, L, L, L, L, L, L, L, L, P, P, P, P, S	/* p-z { | } ~ DEL */
+};
+#undef S
+#undef L
+#undef D
+#undef P
+
+/*
  * Decode one UTF-8 character.  See tokenizer.h.  Overlong forms,
  * surrogates and code points above U+10FFFF count as invalid, like
  * PostgreSQL's own verifier, so they come out as U+FFFD one byte at a time.
@@ -139,15 +162,7 @@ static CharClass
 classify(unsigned int c)
 {
 	if (c < 0x80)
-	{
-		if (c <= 0x20 || c == 0x7F)
-			return CC_SPACE;
-		if (c >= '0' && c <= '9')
-			return CC_DIGIT;
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
-			return CC_LETTER;
-		return CC_PUNCT;
-	}
+		return ascii_classes[c];
 	if (c == 0x85 || c == 0xA0 || c == 0x1680 ||
 		(c >= 0x2000 && c <= 0x200B) || c == 0x2028 || c == 0x2029 ||
 		c == 0x202F || c == 0x205F || c == 0x3000 || c == 0xFEFF ||
@@ -199,6 +214,11 @@ peek_char(const AaTokenizer *tz, size_t pos, int *n)
 	{
 		*n = 0;
 		return END_OF_INPUT;
+	}
+	if (tz->text[pos] < 0x80)
+	{
+		*n = 1;
+		return tz->text[pos];
 	}
 	return aa_utf8_decode(tz->text + pos, tz->len - pos, n);
 }
@@ -316,9 +336,29 @@ scan_word(AaTokenizer *tz, ScanPos *p, AaToken *tok)
 	for (;;)
 	{
 		int			n;
-		unsigned int c = peek_char(tz, p->byte, &n);
+		unsigned int c;
 		CharClass	cc;
 
+		/* fast path: a run of ASCII letters and digits, one byte each */
+		while (p->byte < tz->len && tz->text[p->byte] < 0x80)
+		{
+			CharClass	ascii_class = ascii_classes[tz->text[p->byte]];
+
+			if (ascii_class == CC_LETTER)
+			{
+				has_letter = true;
+				segment_letters++;
+			}
+			else if (ascii_class == CC_DIGIT)
+				segment_all_letters = false;
+			else
+				break;
+			before_last = *p;
+			p->byte++;
+			p->chr++;
+		}
+
+		c = peek_char(tz, p->byte, &n);
 		if (c == END_OF_INPUT)
 			break;
 		cc = classify(c);
