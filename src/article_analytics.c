@@ -11,6 +11,8 @@
  */
 #include "aa_glue.h"
 
+#include "utils/guc.h"
+
 PG_MODULE_MAGIC;
 
 /*
@@ -21,4 +23,10 @@ void
 _PG_init(void)
 {
 	aa_entities_init_gucs();
+	aa_minhash_init_gucs();
+#if PG_VERSION_NUM >= 150000
+	MarkGUCPrefixReserved("article_analytics");
+#else
+	EmitWarningsOnPlaceholders("article_analytics");
+#endif
 }

@@ -80,3 +80,7 @@ SQL
 echo
 echo "== entity tagging"
 bash test/bench_entities.sh "$shared"
+
+echo
+echo "== near-duplicates (AA_SYNTH_ARTICLES=100000 shortens the 1M-article part, 0 skips it)"
+bash test/bench_minhash.sh "$shared"

@@ -59,3 +59,5 @@ FROM aa_languages(),
              ('french', 'Négociations'), ('russian', 'Переговоры')) AS v(lang, w)
 WHERE language = lang;
 SQL
+
+psql -X -v ON_ERROR_STOP=1 -f test/demo_minhash.sql
