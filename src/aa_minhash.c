@@ -91,6 +91,18 @@ PG_FUNCTION_INFO_V1(aa_minhash_gin_options);
 #endif
 
 /*
+ * The duplicate core's interrupt check: true when a query cancel
+ * (pg_cancel_backend, statement_timeout) or a termination is pending, so
+ * that the core stops, frees its memory, and CHECK_FOR_INTERRUPTS raises
+ * the error.
+ */
+static bool
+cancel_is_pending(void)
+{
+	return QueryCancelPending || ProcDiePending;
+}
+
+/*
  * Define article_analytics.similarity_threshold.  Called from _PG_init;
  * safe to call again (it does nothing the second time), which lets the
  * functions below make sure the setting exists even in a build whose
@@ -102,6 +114,7 @@ aa_minhash_init_gucs(void)
 	if (gucs_defined)
 		return;
 	gucs_defined = true;
+	aa_dup_set_interrupt_check(cancel_is_pending);
 	DefineCustomRealVariable("article_analytics.similarity_threshold",
 							 "Estimated Jaccard similarity at or above which minhash % minhash is true.",
 							 "The minhash_ops GIN index with its default 32 bands of 4 rows finds "
@@ -147,6 +160,13 @@ report_status(AaDupStatus status, const char *what)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 					 errmsg("malformed input for %s", what)));
+			break;
+		case AA_DUP_CANCELLED:
+			/* the core stopped because a cancel is pending: honour it */
+			CHECK_FOR_INTERRUPTS();
+			ereport(ERROR,
+					(errcode(ERRCODE_QUERY_CANCELED),
+					 errmsg("canceling statement while computing %s", what)));
 			break;
 	}
 }

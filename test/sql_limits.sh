@@ -3,6 +3,8 @@
 #  - a 100 MB document goes through aa_stems and aa_term_counts;
 #  - statement_timeout stops a long aa_stems call while it runs (it ends
 #    long before the uncancelled call would);
+#  - statement_timeout stops aa_jaccard on two 100 MB documents (the
+#    duplicate core checks for a pending cancel in its loops);
 #  - pg_cancel_backend from another session stops a long aa_term_counts.
 set -u
 fail=0
@@ -39,6 +41,24 @@ elif [ -n "$full_ms" ] && [ "$cancel_ms" -ge $((full_ms / 2 + 300)) ]; then
 	echo "FAIL: cancelled only after ${cancel_ms} ms (the whole call takes ${full_ms} ms)"; fail=1
 else
 	echo "statement_timeout: cancelled after ${cancel_ms} ms; the whole call takes ${full_ms} ms"
+fi
+
+# the near-duplicate core stops too: aa_jaccard on two 100 MB documents
+out=$(psql -X -A -t 2>&1 <<'SQL'
+SET statement_timeout = '500ms';
+\timing on
+SELECT aa_jaccard(repeat('Afghan forces said on Thursday ', 3300000),
+                  repeat('Afghan forces said on Friday ', 3300000));
+SQL
+)
+echo "$out"
+jaccard_ms=$(echo "$out" | sed -n 's/^Time: \([0-9]*\)\..*/\1/p' | head -1)
+if ! echo "$out" | grep -q 'canceling statement due to statement timeout'; then
+	echo "FAIL: statement_timeout did not cancel aa_jaccard"; fail=1
+elif [ "$jaccard_ms" -ge 1500 ]; then
+	echo "FAIL: aa_jaccard cancelled only after ${jaccard_ms} ms"; fail=1
+else
+	echo "statement_timeout: aa_jaccard cancelled after ${jaccard_ms} ms"
 fi
 
 # pg_cancel_backend from a second session

@@ -26,6 +26,23 @@
 /* Below this many values an insertion sort beats the radix sort. */
 #define SMALL_SORT_LIMIT 48
 
+/* The process's interrupt check; NULL means never interrupted. */
+static AaDupInterruptCheck interrupt_check = NULL;
+
+/* Install the interrupt check of the long loops (see shingle.h). */
+void
+aa_dup_set_interrupt_check(AaDupInterruptCheck check)
+{
+	interrupt_check = check;
+}
+
+/* True when the installed check asks the current computation to stop. */
+bool
+aa_dup_interrupted(void)
+{
+	return interrupt_check != NULL && interrupt_check();
+}
+
 /*
  * Make room for at least need words in the list, growing geometrically so
  * that appending stays amortised O(1).
@@ -170,6 +187,7 @@ aa_words_extract(const char *text, size_t len, int with_spans, AaWordList *words
 	AaDupStatus status = AA_DUP_OK;
 	char		fast_word[FAST_WORD_MAX];
 	size_t		fast_len;
+	size_t		tokens_seen = 0;
 
 	words->count = 0;
 	/* a guess of one word per 6 bytes saves most regrowth */
@@ -181,6 +199,12 @@ aa_words_extract(const char *text, size_t len, int with_spans, AaWordList *words
 	while (status == AA_DUP_OK && aa_tokenizer_next(&tokenizer, &token))
 	{
 		AaWordSpan	span;
+
+		if (++tokens_seen % AA_DUP_CHECK_INTERVAL == 0 && aa_dup_interrupted())
+		{
+			status = AA_DUP_CANCELLED;
+			break;
+		}
 
 		if (token.kind == AA_TOKEN_NUMBER)
 		{
@@ -338,6 +362,13 @@ radix_sort_u64(uint64_t *values, size_t n)
 		size_t		counts[256] = {0};
 		size_t		sum = 0;
 		uint64_t   *swap;
+
+		/* each pass is one linear sweep: check between passes */
+		if (n > AA_DUP_CHECK_INTERVAL && aa_dup_interrupted())
+		{
+			free(temp);
+			return AA_DUP_CANCELLED;
+		}
 
 		for (size_t i = 0; i < n; i++)
 			counts[(from[i] >> shift) & 0xFF]++;

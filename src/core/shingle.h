@@ -31,6 +31,7 @@
 #ifndef AA_SHINGLE_H
 #define AA_SHINGLE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,8 +41,23 @@ typedef enum AaDupStatus
 	AA_DUP_OK = 0,
 	AA_DUP_NO_MEMORY,			/* malloc failed */
 	AA_DUP_BAD_PARAMETER,		/* a size or count out of its range */
-	AA_DUP_BAD_INPUT			/* malformed serialized input */
+	AA_DUP_BAD_INPUT,			/* malformed serialized input */
+	AA_DUP_CANCELLED			/* the interrupt check asked to stop */
 } AaDupStatus;
+
+/*
+ * Long loops of the duplicate core (word extraction, sorting) call this
+ * check every few thousand items and stop with AA_DUP_CANCELLED, freeing
+ * what they allocated, when it returns true.  The PostgreSQL glue installs
+ * one that reports a pending cancel or termination; by default there is
+ * none.  One check serves the whole process.
+ */
+typedef bool (*AaDupInterruptCheck) (void);
+extern void aa_dup_set_interrupt_check(AaDupInterruptCheck check);
+extern bool aa_dup_interrupted(void);
+
+/* How many items the long loops process between two interrupt checks. */
+#define AA_DUP_CHECK_INTERVAL 4096
 
 /* Shingle sizes accepted everywhere. */
 #define AA_SHINGLE_SIZE_MIN 1
