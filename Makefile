@@ -4,6 +4,7 @@
 #   make demo             set up everything and show what the extension finds
 #   make test             set up everything and run every test
 #   make bench            speed, side by side with PostgreSQL's own tools
+#   make load             8 concurrent clients under pgbench
 #   make eval             entity tagging accuracy on CoNLL-2003 valid.txt, beside OpenNLP
 #   make model            retrain the shipped entity model from ../shared
 #   make unit             the core's unit tests only (no PostgreSQL needed)
@@ -96,6 +97,12 @@ bench:
 	@bash test/setup.sh
 	@bash test/with_cluster.sh bash test/bench.sh
 
+# 8 pgbench clients for two minutes: inserts, aa_entities, % look-ups and
+# aa_refresh calls (AA_LOAD_SECONDS, AA_LOAD_CLIENTS).
+load:
+	@bash test/setup.sh
+	@bash test/with_cluster.sh bash test/load.sh
+
 eval:
 	@AA_EXTRA_PACKAGES=opennlp bash test/setup.sh
 	@bash test/eval_ner.sh ../shared
@@ -105,4 +112,4 @@ eval:
 model:
 	@sh src/tools/make_model.sh ../shared
 
-.PHONY: demo test bench eval model unit fuzz install-ner-model
+.PHONY: demo test bench load eval model unit fuzz install-ner-model
