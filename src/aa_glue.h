@@ -48,11 +48,15 @@ extern AaStemmer *aa_stemmer_for(text *language);
 /* Raise the error matching a core stemmer status. */
 extern void aa_report_stem_status(AaStemStatus status, const char *language);
 
-/* Module initialisation hooks of the feature files, called by _PG_init. */
+/* The module's entry point (article_analytics.c). */
 extern void _PG_init(void);
 
-/* Define article_analytics.ner_model (aa_entities.c). */
+/*
+ * Settings of the feature files, defined by _PG_init when the library
+ * loads: article_analytics.ner_model (aa_entities.c) and
+ * article_analytics.similarity_threshold (aa_minhash.c).
+ */
 extern void aa_entities_init_gucs(void);
-extern void aa_minhash_init_gucs(void);	/* aa_minhash.c */
+extern void aa_minhash_init_gucs(void);
 
 #endif							/* AA_GLUE_H */
