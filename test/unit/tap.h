@@ -15,7 +15,7 @@ static int	tap_count = 0;
 static int	tap_failures = 0;
 
 /* Report one check; returns the condition so callers can add detail. */
-static bool
+static inline bool
 tap_ok(bool condition, const char *what, ...)
 {
 	va_list		args;
@@ -31,8 +31,23 @@ tap_ok(bool condition, const char *what, ...)
 	return condition;
 }
 
+/* Report one check whose description is plain text, not a format. */
+static inline bool
+tap_check(bool condition, const char *what)
+{
+	return tap_ok(condition, "%s", what);
+}
+
+/* Report a check that could not run, and why; it counts as neither. */
+static inline void
+tap_skip(const char *what, const char *why)
+{
+	tap_count++;
+	printf("ok %d - %s # SKIP %s\n", tap_count, what, why);
+}
+
 /* Print the plan line and return the process exit status. */
-static int
+static inline int
 tap_done(void)
 {
 	printf("1..%d\n", tap_count);

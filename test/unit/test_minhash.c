@@ -18,30 +18,10 @@
 #include <string.h>
 
 #include "minhash.h"
+#include "tap.h"
 #include "passages.h"
 #include "shingle.h"
 #include "unionfind.h"
-
-static int	test_number = 0;
-static int	failures = 0;
-
-/* Report one check. */
-static void
-check(int ok, const char *what)
-{
-	test_number++;
-	printf("%s %d - %s\n", ok ? "ok" : "not ok", test_number, what);
-	if (!ok)
-		failures++;
-}
-
-/* Report a skipped check. */
-static void
-skip(const char *what, const char *why)
-{
-	test_number++;
-	printf("ok %d - %s # SKIP %s\n", test_number, what, why);
-}
 
 /* Read a whole file into a malloc'd NUL-terminated buffer, or NULL. */
 static char *
@@ -130,16 +110,16 @@ test_words(void)
 	const char *a = "The U.S. envoy's \"Lashkar-Gah\" visit, 1,000 troops.";
 	const char *b = "the US envoy \xe2\x80\x9cLashkar Gah\xe2\x80\x9d visit -- 1,000 TROOPS";
 
-	check(aa_words_extract(a, strlen(a), 1, &w1) == AA_DUP_OK, "words of a sentence");
-	check(aa_words_extract(b, strlen(b), 1, &w2) == AA_DUP_OK, "words of its variant");
-	check(w1.count == w2.count && w1.count == 8, "punctuation and clitics dropped, hyphen split (8 words)");
-	check(w1.count == w2.count &&
+	tap_check(aa_words_extract(a, strlen(a), 1, &w1) == AA_DUP_OK, "words of a sentence");
+	tap_check(aa_words_extract(b, strlen(b), 1, &w2) == AA_DUP_OK, "words of its variant");
+	tap_check(w1.count == w2.count && w1.count == 8, "punctuation and clitics dropped, hyphen split (8 words)");
+	tap_check(w1.count == w2.count &&
 		  memcmp(w1.hashes, w2.hashes, w1.count * sizeof(uint64_t)) == 0,
 		  "case, full stops in words, hyphens and quotes are normalised away");
-	check(w1.count >= 5 && w1.spans[4].byte_start == 26 && w1.spans[4].byte_len == 3 &&
+	tap_check(w1.count >= 5 && w1.spans[4].byte_start == 26 && w1.spans[4].byte_len == 3 &&
 		  w1.spans[4].char_start == 26, "a hyphen part keeps its own offsets (\"Gah\")");
-	check(aa_words_extract("", 0, 1, &w1) == AA_DUP_OK && w1.count == 0, "empty text has no words");
-	check(aa_shingle_count(0, 5) == 0 && aa_shingle_count(3, 5) == 1 &&
+	tap_check(aa_words_extract("", 0, 1, &w1) == AA_DUP_OK && w1.count == 0, "empty text has no words");
+	tap_check(aa_shingle_count(0, 5) == 0 && aa_shingle_count(3, 5) == 1 &&
 		  aa_shingle_count(5, 5) == 1 && aa_shingle_count(9, 5) == 5, "shingle counts");
 	aa_words_free(&w1);
 	aa_words_free(&w2);
@@ -158,10 +138,10 @@ test_sort(void)
 
 	for (size_t i = 0; i < n; i++)
 		v[i] = next_random() % 1000;
-	check(aa_sort_distinct(v, n, &distinct) == AA_DUP_OK, "radix sort runs");
+	tap_check(aa_sort_distinct(v, n, &distinct) == AA_DUP_OK, "radix sort runs");
 	for (size_t i = 1; i < distinct; i++)
 		sorted &= v[i - 1] < v[i];
-	check(sorted && distinct == 1000, "radix sort: ascending and distinct (1000 values)");
+	tap_check(sorted && distinct == 1000, "radix sort: ascending and distinct (1000 values)");
 	free(v);
 }
 
@@ -176,31 +156,31 @@ test_sketch_basics(void)
 				c;
 	const char *text = "Afghan security forces have shifted activities from a defensive posture to an offensive approach";
 
-	check(sketch_text(text, 128, 5, &a) == AA_DUP_OK, "sketch a sentence");
-	check(a.header.num_shingles == 10, "distinct shingles counted (14 words, n=5: 10 shingles)");
-	check(sketch_text(text, 128, 5, &b) == AA_DUP_OK &&
+	tap_check(sketch_text(text, 128, 5, &a) == AA_DUP_OK, "sketch a sentence");
+	tap_check(a.header.num_shingles == 10, "distinct shingles counted (14 words, n=5: 10 shingles)");
+	tap_check(sketch_text(text, 128, 5, &b) == AA_DUP_OK &&
 		  aa_minhash_similarity(&a.header, a.values, &b.header, b.values) == 1.0,
 		  "identical text: similarity 1");
-	check(aa_minhash_containment(&a.header, a.values, &b.header, b.values) == 1.0,
+	tap_check(aa_minhash_containment(&a.header, a.values, &b.header, b.values) == 1.0,
 		  "identical text: containment 1");
-	check(sketch_text("", 128, 5, &c) == AA_DUP_OK && c.header.num_shingles == 0 &&
+	tap_check(sketch_text("", 128, 5, &c) == AA_DUP_OK && c.header.num_shingles == 0 &&
 		  aa_minhash_similarity(&c.header, c.values, &c.header, c.values) == 0.0,
 		  "empty documents are similar to nothing, not even each other");
-	check(sketch_text("... !!! --", 128, 5, &c) == AA_DUP_OK && c.header.num_shingles == 0,
+	tap_check(sketch_text("... !!! --", 128, 5, &c) == AA_DUP_OK && c.header.num_shingles == 0,
 		  "punctuation-only text has no shingles");
-	check(sketch_text("Kabul", 128, 5, &c) == AA_DUP_OK && c.header.num_shingles == 1,
+	tap_check(sketch_text("Kabul", 128, 5, &c) == AA_DUP_OK && c.header.num_shingles == 1,
 		  "a one-word text has one short shingle");
-	check(sketch_text(text, 0, 5, &c) == AA_DUP_BAD_PARAMETER &&
+	tap_check(sketch_text(text, 0, 5, &c) == AA_DUP_BAD_PARAMETER &&
 		  sketch_text(text, 4097, 5, &c) == AA_DUP_BAD_PARAMETER &&
 		  sketch_text(text, 128, 0, &c) == AA_DUP_BAD_PARAMETER &&
 		  sketch_text(text, 128, 33, &c) == AA_DUP_BAD_PARAMETER,
 		  "out-of-range num_perm and shingle size rejected");
-	check(sketch_text(text, 64, 5, &c) == AA_DUP_OK &&
+	tap_check(sketch_text(text, 64, 5, &c) == AA_DUP_OK &&
 		  !aa_minhash_compatible(&a.header, &c.header), "different k: incompatible");
-	check(sketch_text(text, 128, 3, &c) == AA_DUP_OK &&
+	tap_check(sketch_text(text, 128, 3, &c) == AA_DUP_OK &&
 		  !aa_minhash_compatible(&a.header, &c.header), "different shingle size: incompatible");
-	check(aa_minhash_compatible(&a.header, &b.header), "same parameters: compatible");
-	check(sketch_text(text, 1, 1, &c) == AA_DUP_OK && sketch_text(text, 4096, 32, &c) == AA_DUP_OK,
+	tap_check(aa_minhash_compatible(&a.header, &b.header), "same parameters: compatible");
+	tap_check(sketch_text(text, 1, 1, &c) == AA_DUP_OK && sketch_text(text, 4096, 32, &c) == AA_DUP_OK,
 		  "extreme parameters work");
 }
 
@@ -261,9 +241,9 @@ test_accuracy(void)
 	snprintf(what, sizeof(what),
 			 "synthetic sets, k=128, %d pairs, J in [0.3,1]: MAE %.4f <= mean sd %.4f",
 			 trials, abs_error / trials, sd / trials);
-	check(abs_error <= sd, what);
+	tap_check(abs_error <= sd, what);
 	snprintf(what, sizeof(what), "containment MAE %.4f below 0.05", containment_error / trials);
-	check(containment_error / trials < 0.05, what);
+	tap_check(containment_error / trials < 0.05, what);
 	free(set_a);
 	free(set_b);
 }
@@ -296,15 +276,15 @@ test_text_form(void)
 	len = aa_minhash_text_length(&a.header);
 	text = malloc(len + 1);
 	aa_minhash_to_text(&a.header, a.values, text, len + 1);
-	check(strlen(text) == len && strncmp(text, "v1;k=128;n=5;seed=0;shingles=8;", 31) == 0,
+	tap_check(strlen(text) == len && strncmp(text, "v1;k=128;n=5;seed=0;shingles=8;", 31) == 0,
 		  "text form starts with the parameters");
-	check(aa_minhash_from_text(text, len, &h, &values, &detail) == AA_DUP_OK &&
+	tap_check(aa_minhash_from_text(text, len, &h, &values, &detail) == AA_DUP_OK &&
 		  memcmp(&h, &a.header, sizeof(h)) == 0 &&
 		  memcmp(values, a.values, 128 * sizeof(uint32_t)) == 0,
 		  "text form round trip");
 	free(values);
 	free(text);
-	check(aa_minhash_from_text("v1;k=1;n=1;seed=4294967295;shingles=7;DEADbeef", 46, &h, &values, &detail) == AA_DUP_OK &&
+	tap_check(aa_minhash_from_text("v1;k=1;n=1;seed=4294967295;shingles=7;DEADbeef", 46, &h, &values, &detail) == AA_DUP_OK &&
 		  values[0] == 0xdeadbeef && h.seed == 4294967295u && h.num_shingles == 7,
 		  "upper-case hex and the largest seed accepted");
 	free(values);
@@ -319,7 +299,7 @@ test_text_form(void)
 		}
 		free(values);
 	}
-	check(all_rejected, "malformed text forms rejected with a detail");
+	tap_check(all_rejected, "malformed text forms rejected with a detail");
 }
 
 /*
@@ -337,11 +317,11 @@ test_bands(void)
 
 	sketch_text("one two three four five six seven eight nine ten eleven twelve", 128, 5, &a);
 	b = a;
-	check(aa_minhash_band_keys(&a.header, a.values, 32, 4, ka) == AA_DUP_OK &&
+	tap_check(aa_minhash_band_keys(&a.header, a.values, 32, 4, ka) == AA_DUP_OK &&
 		  aa_minhash_band_keys(&b.header, b.values, 32, 4, kb) == AA_DUP_OK &&
 		  memcmp(ka, kb, sizeof(ka)) == 0, "equal sketches, equal band keys");
-	check(ka[0] != ka[1], "bands are keyed apart");
-	check(aa_minhash_band_keys(&a.header, a.values, 33, 4, ka) == AA_DUP_BAD_PARAMETER &&
+	tap_check(ka[0] != ka[1], "bands are keyed apart");
+	tap_check(aa_minhash_band_keys(&a.header, a.values, 33, 4, ka) == AA_DUP_BAD_PARAMETER &&
 		  aa_minhash_band_keys(&a.header, a.values, 0, 4, ka) == AA_DUP_BAD_PARAMETER,
 		  "bands * rows > k rejected");
 	for (int trial = 0; trial < 200; trial++)
@@ -358,8 +338,8 @@ test_bands(void)
 		aa_minhash_band_keys(&a.header, a.values, 32, 4, ka);
 		guaranteed &= matched;
 	}
-	check(guaranteed, "fewer differing slots than bands: a band always matches");
-	check(fabs(aa_lsh_candidate_probability(0.8, 32, 4) - (1 - pow(1 - pow(0.8, 4), 32))) < 1e-12,
+	tap_check(guaranteed, "fewer differing slots than bands: a band always matches");
+	tap_check(fabs(aa_lsh_candidate_probability(0.8, 32, 4) - (1 - pow(1 - pow(0.8, 4), 32))) < 1e-12,
 		  "S-curve formula");
 }
 
@@ -386,7 +366,7 @@ test_seeds(void)
 	}
 	if (!have)
 	{
-		skip("seed articles", "test/data not found (set AA_TEST_DATA)");
+		tap_skip("seed articles", "test/data not found (set AA_TEST_DATA)");
 		return;
 	}
 	for (int i = 0; i < 4; i++)
@@ -394,20 +374,20 @@ test_seeds(void)
 
 	aa_exact_similarity(seed[3], len[3], seed[2], len[2], 5, &j, &c);
 	snprintf(what, sizeof(what), "seeds 003/002: exact Jaccard %.3f in [0.25,0.45], 003 in 002 %.3f >= 0.6", j, c);
-	check(j > 0.25 && j < 0.45 && c >= 0.6, what);
+	tap_check(j > 0.25 && j < 0.45 && c >= 0.6, what);
 	c = aa_minhash_containment(&s[3].header, s[3].values, &s[2].header, s[2].values);
 	snprintf(what, sizeof(what), "seeds 003 in 002: estimated containment %.3f >= 0.5", c);
-	check(c >= 0.5, what);
+	tap_check(c >= 0.5, what);
 	aa_exact_similarity(seed[1], len[1], seed[2], len[2], 5, &j, &c);
 	snprintf(what, sizeof(what), "seeds 001/002: exact Jaccard %.3f below 0.15 (a rewrite)", j);
-	check(j < 0.15 && j > 0.0, what);
+	tap_check(j < 0.15 && j > 0.0, what);
 	for (int other = 1; other < 4; other++)
 	{
 		double		est = aa_minhash_similarity(&s[0].header, s[0].values, &s[other].header, s[other].values);
 		double		con = aa_minhash_containment(&s[0].header, s[0].values, &s[other].header, s[other].values);
 
 		snprintf(what, sizeof(what), "seed 000 vs %03d: similarity %.3f, containment %.3f, both < 0.1", other, est, con);
-		check(est < 0.1 && con < 0.1, what);
+		tap_check(est < 0.1 && con < 0.1, what);
 	}
 
 	/* 001/002: the shared quote */
@@ -423,7 +403,7 @@ test_seeds(void)
 				passages[i].word_count >= 20)
 				found_quote = 1;
 		}
-		check(found_quote, "001/002 share the quote \"The Taliban lack the resources ... out of steam\"");
+		tap_check(found_quote, "001/002 share the quote \"The Taliban lack the resources ... out of steam\"");
 		free(passages);
 	}
 	/* 002/003: the shared paragraphs */
@@ -449,13 +429,13 @@ test_seeds(void)
 				   seed[3] + passages[i].a_byte_start);
 		}
 		snprintf(what, sizeof(what), "003/002: %zu passages, %zu of 50+ words, %zu words shared", count, long_ones, words);
-		check(long_ones >= 3 && words >= 300, what);
-		check(ordered, "passages come in the first document's order");
-		check(lashkar_found, "the \"loss of Lashkar Gah\" paragraph located in both");
+		tap_check(long_ones >= 3 && words >= 300, what);
+		tap_check(ordered, "passages come in the first document's order");
+		tap_check(lashkar_found, "the \"loss of Lashkar Gah\" paragraph located in both");
 		free(passages);
 	}
 	aa_passages_find(seed[0], len[0], seed[2], len[2], 8, &passages, &count);
-	check(count == 0, "000/002 share no passage of 8 words");
+	tap_check(count == 0, "000/002 share no passage of 8 words");
 	free(passages);
 	for (int i = 0; i < 4; i++)
 		free(seed[i]);
@@ -472,17 +452,17 @@ test_passages(void)
 	const char *a = "Intro words here. \"One two three four five six seven eight nine,\" he said.";
 	const char *b = "Other: one TWO three, four five six seven eight nine. Done";
 
-	check(aa_passages_find(a, strlen(a), b, strlen(b), 8, &p, &count) == AA_DUP_OK && count == 1 &&
+	tap_check(aa_passages_find(a, strlen(a), b, strlen(b), 8, &p, &count) == AA_DUP_OK && count == 1 &&
 		  p[0].word_count == 9 && p[0].a_char_start == 19 &&
 		  p[0].a_char_len == strlen("One two three four five six seven eight nine") &&
 		  p[0].b_char_start == 7 && p[0].b_char_len == strlen("one TWO three, four five six seven eight nine"),
 		  "one passage with offsets in both texts, quotes excluded");
 	free(p);
-	check(aa_passages_find(a, strlen(a), b, strlen(b), 10, &p, &count) == AA_DUP_OK && count == 0,
+	tap_check(aa_passages_find(a, strlen(a), b, strlen(b), 10, &p, &count) == AA_DUP_OK && count == 0,
 		  "a run shorter than min_words is not a passage");
-	check(aa_passages_find(a, strlen(a), b, strlen(b), 0, &p, &count) == AA_DUP_BAD_PARAMETER,
+	tap_check(aa_passages_find(a, strlen(a), b, strlen(b), 0, &p, &count) == AA_DUP_BAD_PARAMETER,
 		  "min_words 0 rejected");
-	check(aa_passages_find("", 0, b, strlen(b), 1, &p, &count) == AA_DUP_OK && count == 0,
+	tap_check(aa_passages_find("", 0, b, strlen(b), 1, &p, &count) == AA_DUP_OK && count == 0,
 		  "empty text shares nothing");
 	{
 		/* repetitive input stays bounded and correct */
@@ -495,7 +475,7 @@ test_passages(void)
 			rep[2 * i + 1] = ' ';
 		}
 		rep[2 * n] = '\0';
-		check(aa_passages_find(rep, 2 * n, rep, 2 * n, 8, &p, &count) == AA_DUP_OK && count == 1 &&
+		tap_check(aa_passages_find(rep, 2 * n, rep, 2 * n, 8, &p, &count) == AA_DUP_OK && count == 1 &&
 			  p[0].word_count == n, "200000 repeated words: one passage, quickly");
 		free(p);
 		free(rep);
@@ -514,7 +494,7 @@ test_clusters(void)
 	size_t		n;
 	int			ok;
 
-	check(aa_cluster_pairs(left, right, 6, &m, &n) == AA_DUP_OK && n == 8, "8 distinct ids clustered");
+	tap_check(aa_cluster_pairs(left, right, 6, &m, &n) == AA_DUP_OK && n == 8, "8 distinct ids clustered");
 	/* expected: -7,10,11 -> -7; 1,2,3,100 -> 1; 5 -> 5 */
 	ok = n == 8 &&
 		m[0].id == -7 && m[0].cluster_id == -7 &&
@@ -525,9 +505,9 @@ test_clusters(void)
 		m[5].id == 10 && m[5].cluster_id == -7 &&
 		m[6].id == 11 && m[6].cluster_id == -7 &&
 		m[7].id == 100 && m[7].cluster_id == 1;
-	check(ok, "components named by their smallest id, negative ids ordered");
+	tap_check(ok, "components named by their smallest id, negative ids ordered");
 	free(m);
-	check(aa_cluster_pairs(left, right, 0, &m, &n) == AA_DUP_OK && n == 0 && m == NULL, "no edges, no clusters");
+	tap_check(aa_cluster_pairs(left, right, 0, &m, &n) == AA_DUP_OK && n == 0 && m == NULL, "no edges, no clusters");
 }
 
 /*
@@ -542,13 +522,13 @@ test_simhash(void)
 	uint64_t	e;
 	char		what[200];
 
-	check(aa_simhash_compute("", 0, 5, &e) == AA_DUP_OK && e == 0, "simhash of empty text is 0");
+	tap_check(aa_simhash_compute("", 0, 5, &e) == AA_DUP_OK && e == 0, "simhash of empty text is 0");
 	for (int i = 0; i < 4; i++)
 	{
 		seed[i] = read_seed(i, &len[i]);
 		if (seed[i] == NULL)
 		{
-			skip("simhash of seeds", "test/data not found");
+			tap_skip("simhash of seeds", "test/data not found");
 			for (int j = 0; j < i; j++)
 				free(seed[j]);
 			return;
@@ -557,8 +537,8 @@ test_simhash(void)
 	}
 	snprintf(what, sizeof(what), "simhash hamming 002/003 = %d < 000/002 = %d",
 			 aa_hamming64(h[2], h[3]), aa_hamming64(h[0], h[2]));
-	check(aa_hamming64(h[2], h[3]) < aa_hamming64(h[0], h[2]), what);
-	check(aa_hamming64(h[1], h[1]) == 0 && aa_hamming64(0, ~UINT64_C(0)) == 64, "hamming extremes");
+	tap_check(aa_hamming64(h[2], h[3]) < aa_hamming64(h[0], h[2]), what);
+	tap_check(aa_hamming64(h[1], h[1]) == 0 && aa_hamming64(0, ~UINT64_C(0)) == 64, "hamming extremes");
 	for (int i = 0; i < 4; i++)
 		free(seed[i]);
 }
@@ -596,7 +576,7 @@ test_random_bytes(void)
 		if (aa_minhash_from_text(buf, len, &header, &values, &detail) == AA_DUP_OK)
 			free(values);
 	}
-	check(ok, "300 random byte strings through sketch, simhash, exact, passages, text input");
+	tap_check(ok, "300 random byte strings through sketch, simhash, exact, passages, text input");
 	free(buf);
 }
 
@@ -614,6 +594,5 @@ main(void)
 	test_clusters();
 	test_simhash();
 	test_random_bytes();
-	printf("1..%d\n", test_number);
-	return failures ? 1 : 0;
+	return tap_done();
 }

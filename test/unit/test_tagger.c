@@ -19,31 +19,13 @@
 #include "core/ner_model.h"
 #include "core/tagger.h"
 #include "core/tokenizer.h"
+#include "tap.h"
 
 #define SHIPPED_MODEL "src/model/ner_en.model"
-
-static int	test_number = 0;
-static int	failures = 0;
 
 static const char *const bio_labels[] = {
 	"O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-ORG", "I-ORG", "B-MISC", "I-MISC"
 };
-
-/*
- * Report one check in TAP-like form.
- */
-static void
-check(int condition, const char *what)
-{
-	test_number++;
-	if (condition)
-		printf("ok %d - %s\n", test_number, what);
-	else
-	{
-		printf("not ok %d - %s\n", test_number, what);
-		failures++;
-	}
-}
 
 /* Allocator callback for the core: malloc. */
 static void *
@@ -104,19 +86,19 @@ test_label_sets(void)
 	memset(names, 0, sizeof(names));
 	for (int i = 0; i < 9; i++)
 		strcpy(names[i], bio_labels[i]);
-	check(aa_ner_labels_valid(names, 9), "the BIO label set is valid");
+	tap_check(aa_ner_labels_valid(names, 9), "the BIO label set is valid");
 	strcpy(names[3], "B-XYZ");
-	check(!aa_ner_labels_valid(names, 9), "an unknown type is refused");
+	tap_check(!aa_ner_labels_valid(names, 9), "an unknown type is refused");
 	strcpy(names[3], "B-PER");
-	check(!aa_ner_labels_valid(names, 9), "a duplicate label is refused");
-	check(!aa_ner_labels_valid(names, 3), "a short label set is refused");
+	tap_check(!aa_ner_labels_valid(names, 9), "a duplicate label is refused");
+	tap_check(!aa_ner_labels_valid(names, 3), "a short label set is refused");
 
 	aa_ner_labelset_init(&set, bio_labels, 9);
-	check(!set.allowed[9][2], "I-PER cannot start a sentence");
-	check(!set.allowed[0][2], "I-PER cannot follow O");
-	check(set.allowed[1][2] && set.allowed[2][2], "I-PER follows B-PER and I-PER");
-	check(!set.allowed[3][2], "I-PER cannot follow B-LOC");
-	check(set.allowed[9][1] && set.allowed[2][3], "B- labels go anywhere");
+	tap_check(!set.allowed[9][2], "I-PER cannot start a sentence");
+	tap_check(!set.allowed[0][2], "I-PER cannot follow O");
+	tap_check(set.allowed[1][2] && set.allowed[2][2], "I-PER follows B-PER and I-PER");
+	tap_check(!set.allowed[3][2], "I-PER cannot follow B-LOC");
+	tap_check(set.allowed[9][1] && set.allowed[2][3], "B- labels go anywhere");
 }
 
 /*
@@ -141,7 +123,7 @@ test_viterbi(void)
 	emission[1 * 9 + 2] = 3;
 	emission[2 * 9 + 0] = 1;
 	aa_ner_viterbi(emission, 3, transition, &set, work, back, labels);
-	check(labels[0] == 1 && labels[1] == 2 && labels[2] == 0,
+	tap_check(labels[0] == 1 && labels[1] == 2 && labels[2] == 0,
 		  "Viterbi avoids an illegal start and keeps B-PER I-PER O");
 
 	/* A strong O on token 1 must not leave an I-PER after it. */
@@ -149,7 +131,7 @@ test_viterbi(void)
 	emission[2 * 9 + 2] = 8;
 	emission[2 * 9 + 1] = 7;
 	aa_ner_viterbi(emission, 3, transition, &set, work, back, labels);
-	check(labels[1] == 0 && labels[2] == 1, "Viterbi never puts I-PER after O");
+	tap_check(labels[1] == 0 && labels[2] == 1, "Viterbi never puts I-PER after O");
 }
 
 /*
@@ -169,21 +151,21 @@ test_spans(void)
 
 	aa_ner_labelset_init(&set, bio_labels, 9);
 	n = aa_ner_spans(labels, 10, &set, spans);
-	check(n == 5, "five spans from B-PER I-PER O B-LOC I-ORG O I-PER O B-PER O");
-	check(spans[0].first_token == 0 && spans[0].end_token == 2 && spans[0].type == 0,
+	tap_check(n == 5, "five spans from B-PER I-PER O B-LOC I-ORG O I-PER O B-PER O");
+	tap_check(spans[0].first_token == 0 && spans[0].end_token == 2 && spans[0].type == 0,
 		  "span 1 is the two-token PER");
-	check(spans[2].first_token == 4 && spans[2].type == 2,
+	tap_check(spans[2].first_token == 4 && spans[2].type == 2,
 		  "an I-ORG after B-LOC starts its own ORG span");
-	check(spans[3].first_token == 6 && spans[3].end_token == 7,
+	tap_check(spans[3].first_token == 6 && spans[3].end_token == 7,
 		  "an I-PER after O starts a span");
 
 	make_tokens("Valery Gerasimov said Thursday Gerasimov met Moscow and Valery left",
 				&copy, tokens, 16);
 	n = aa_ner_spans(person_labels, 10, &set, spans);
-	check(aa_ner_resolve_entities(spans, n, tokens, canonical, &allocator), "names resolve");
-	check(n == 4 && canonical[1] == 0,
+	tap_check(aa_ner_resolve_entities(spans, n, tokens, canonical, &allocator), "names resolve");
+	tap_check(n == 4 && canonical[1] == 0,
 		  "a later \"Gerasimov\" resolves to \"Valery Gerasimov\"");
-	check(canonical[3] == 3, "a first name alone is not resolved");
+	tap_check(canonical[3] == 3, "a first name alone is not resolved");
 	free(copy);
 
 	/* A headline's ALL-CAPS name takes the body's spelling. */
@@ -192,14 +174,14 @@ test_spans(void)
 
 		make_tokens("TALIBAN ADVANCE : Moscow says Taliban gain and Taliban", &copy, tokens, 16);
 		n = aa_ner_spans(headline_labels, 9, &set, spans);
-		check(aa_ner_resolve_entities(spans, n, tokens, canonical, &allocator) && n == 4 &&
+		tap_check(aa_ner_resolve_entities(spans, n, tokens, canonical, &allocator) && n == 4 &&
 			  canonical[0] == 2 && canonical[2] == 2 && canonical[3] == 3,
 			  "\"TALIBAN\" resolves to the body's first \"Taliban\"");
-		check(canonical[1] == 1 && spans[0].type == 3,
+		tap_check(canonical[1] == 1 && spans[0].type == 3,
 			  "a mixed-case name stays itself and types are left alone");
 		free(copy);
 	}
-	check(aa_ner_resolve_entities(spans, 0, tokens, canonical, &allocator),
+	tap_check(aa_ner_resolve_entities(spans, 0, tokens, canonical, &allocator),
 		  "no spans, nothing to resolve");
 }
 
@@ -235,11 +217,11 @@ test_sentences(void)
 		count++;
 	}
 	n = aa_ner_split_sentences(tokens, count, newlines, bounds);
-	check(n == 5, "headline, two sentences, READ MORE and a last sentence");
-	check(n >= 1 && bounds[1] == 6, "the headline ends at its line break");
-	check(bounds[n] == count, "the last bound is the token count");
+	tap_check(n == 5, "headline, two sentences, READ MORE and a last sentence");
+	tap_check(n >= 1 && bounds[1] == 6, "the headline ends at its line break");
+	tap_check(bounds[n] == count, "the last bound is the token count");
 	n = aa_ner_split_sentences(tokens, 0, newlines, bounds);
-	check(n == 0 && bounds[0] == 0, "no tokens, no sentences");
+	tap_check(n == 0 && bounds[0] == 0, "no tokens, no sentences");
 
 	/* "approx . five": a small letter after a period continues the sentence. */
 	{
@@ -249,7 +231,7 @@ test_sentences(void)
 
 		memset(newlines, 0, sizeof(newlines));
 		n = aa_ner_split_sentences(tokens, m, newlines, bounds);
-		check(n == 2 && bounds[1] == 7, "a period before a small letter does not end the sentence");
+		tap_check(n == 2 && bounds[1] == 7, "a period before a small letter does not end the sentence");
 		free(copy);
 	}
 }
@@ -280,7 +262,7 @@ test_model_files(void)
 
 	if (dir == NULL)
 	{
-		check(0, "temporary directory for model files");
+		tap_check(0, "temporary directory for model files");
 		return;
 	}
 	/* Two weight rows: features 5 and 21 (slots 6 and 7, after 22 % 16). */
@@ -309,26 +291,26 @@ test_model_files(void)
 	contents.gazetteer_max_tokens = 2;
 	snprintf(path, sizeof(path), "%s/small.model", dir);
 	status = aa_ner_model_write(path, &contents, errmsg, sizeof(errmsg));
-	check(status == AA_NER_MODEL_OK, "a small model is written");
+	tap_check(status == AA_NER_MODEL_OK, "a small model is written");
 	status = aa_ner_model_open(path, &model, errmsg, sizeof(errmsg));
-	check(status == AA_NER_MODEL_OK && model.num_labels == 9 &&
+	tap_check(status == AA_NER_MODEL_OK && model.num_labels == 9 &&
 		  strcmp(model.label_names[1], "B-PER") == 0,
 		  "it opens with its parameters and labels");
 	row = status == AA_NER_MODEL_OK ? aa_ner_model_row(&model, 5 + 1024) : NULL;
-	check(row != NULL && row[3] == 100, "feature 5 (hashed beyond the bucket bits) finds its row");
+	tap_check(row != NULL && row[3] == 100, "feature 5 (hashed beyond the bucket bits) finds its row");
 	row = status == AA_NER_MODEL_OK ? aa_ner_model_row(&model, 21) : NULL;
-	check(row != NULL && row[1] == -7, "feature 21 finds its row after a collision");
-	check(status == AA_NER_MODEL_OK && aa_ner_model_row(&model, 37) == NULL,
+	tap_check(row != NULL && row[1] == -7, "feature 21 finds its row after a collision");
+	tap_check(status == AA_NER_MODEL_OK && aa_ner_model_row(&model, 37) == NULL,
 		  "an unknown feature has no row");
-	check(status == AA_NER_MODEL_OK &&
+	tap_check(status == AA_NER_MODEL_OK &&
 		  aa_ner_gazetteer_lookup(&model.gazetteer, aa_ner_gazetteer_hash("lashkar gah", 11)) == 0x2 &&
 		  aa_ner_gazetteer_lookup(&model.gazetteer, aa_ner_gazetteer_hash("lashkar", 7)) == 0,
 		  "the gazetteer finds \"lashkar gah\" as LOC and nothing else");
 	aa_ner_model_close(&model);
 	aa_ner_model_close(&model);
-	check(model.mapping == NULL, "closing twice is harmless");
+	tap_check(model.mapping == NULL, "closing twice is harmless");
 	memset(keys, 0xff, sizeof(keys));
-	check(aa_ner_model_write(path, &contents, errmsg, sizeof(errmsg)) == AA_NER_MODEL_ERR_WRITE,
+	tap_check(aa_ner_model_write(path, &contents, errmsg, sizeof(errmsg)) == AA_NER_MODEL_ERR_WRITE,
 		  "the writer refuses a weight table without an empty slot");
 	memset(keys, 0, sizeof(keys));
 	keys[6] = 6;
@@ -336,7 +318,7 @@ test_model_files(void)
 
 	snprintf(damaged, sizeof(damaged), "%s/missing.model", dir);
 	status = aa_ner_model_open(damaged, &model, errmsg, sizeof(errmsg));
-	check(status == AA_NER_MODEL_ERR_OPEN && strstr(errmsg, damaged) != NULL,
+	tap_check(status == AA_NER_MODEL_ERR_OPEN && strstr(errmsg, damaged) != NULL,
 		  "a missing file is ERR_OPEN and the message names the path");
 
 	f = fopen(path, "rb");
@@ -353,14 +335,14 @@ test_model_files(void)
 	fwrite(image, 1, (size_t) size - 100, f);
 	fclose(f);
 	status = aa_ner_model_open(damaged, &model, errmsg, sizeof(errmsg));
-	check(status == AA_NER_MODEL_ERR_TRUNCATED && strstr(errmsg, "truncated") != NULL,
+	tap_check(status == AA_NER_MODEL_ERR_TRUNCATED && strstr(errmsg, "truncated") != NULL,
 		  "a truncated file is ERR_TRUNCATED");
 
 	f = fopen(damaged, "wb");
 	fwrite(image, 1, 20, f);
 	fclose(f);
 	status = aa_ner_model_open(damaged, &model, errmsg, sizeof(errmsg));
-	check(status == AA_NER_MODEL_ERR_TRUNCATED, "a file shorter than the header is ERR_TRUNCATED");
+	tap_check(status == AA_NER_MODEL_ERR_TRUNCATED, "a file shorter than the header is ERR_TRUNCATED");
 
 	snprintf(damaged, sizeof(damaged), "%s/corrupt.model", dir);
 	image[size / 2] ^= 0x5a;
@@ -368,7 +350,7 @@ test_model_files(void)
 	fwrite(image, 1, (size_t) size, f);
 	fclose(f);
 	status = aa_ner_model_open(damaged, &model, errmsg, sizeof(errmsg));
-	check(status == AA_NER_MODEL_ERR_CHECKSUM && strstr(errmsg, damaged) != NULL,
+	tap_check(status == AA_NER_MODEL_ERR_CHECKSUM && strstr(errmsg, damaged) != NULL,
 		  "a flipped byte is ERR_CHECKSUM");
 	image[size / 2] ^= 0x5a;
 
@@ -377,7 +359,7 @@ test_model_files(void)
 	fwrite(image, 1, (size_t) size, f);
 	fclose(f);
 	status = aa_ner_model_open(damaged, &model, errmsg, sizeof(errmsg));
-	check(status == AA_NER_MODEL_ERR_BAD_MAGIC, "a wrong magic number is ERR_BAD_MAGIC");
+	tap_check(status == AA_NER_MODEL_ERR_BAD_MAGIC, "a wrong magic number is ERR_BAD_MAGIC");
 	image[0] = 'A';
 
 	/* bucket_bits (offset 24) out of range: a damaged header. */
@@ -386,11 +368,11 @@ test_model_files(void)
 	fwrite(image, 1, (size_t) size, f);
 	fclose(f);
 	status = aa_ner_model_open(damaged, &model, errmsg, sizeof(errmsg));
-	check(status == AA_NER_MODEL_ERR_BAD_HEADER || status == AA_NER_MODEL_ERR_TRUNCATED,
+	tap_check(status == AA_NER_MODEL_ERR_BAD_HEADER || status == AA_NER_MODEL_ERR_TRUNCATED,
 		  "an out-of-range header field is refused");
 
 	status = aa_ner_model_open(dir, &model, errmsg, sizeof(errmsg));
-	check(status == AA_NER_MODEL_ERR_OPEN, "a directory is not a model");
+	tap_check(status == AA_NER_MODEL_ERR_OPEN, "a directory is not a model");
 
 	unlink(path);
 	unlink(damaged);
@@ -445,25 +427,25 @@ test_shipped_model(void)
 			   SHIPPED_MODEL);
 		return;
 	}
-	check(aa_ner_model_open(SHIPPED_MODEL, &model, errmsg, sizeof(errmsg)) == AA_NER_MODEL_OK,
+	tap_check(aa_ner_model_open(SHIPPED_MODEL, &model, errmsg, sizeof(errmsg)) == AA_NER_MODEL_OK,
 		  "the shipped model opens");
 	if (model.mapping == NULL)
 		return;
-	check(model.mapping_len <= 10 * 1024 * 1024, "the shipped model is at most 10 MB");
+	tap_check(model.mapping_len <= 10 * 1024 * 1024, "the shipped model is at most 10 MB");
 
-	check((aa_ner_gazetteer_lookup(&model.gazetteer, aa_ner_gazetteer_hash("lashkar gah", 11)) &
+	tap_check((aa_ner_gazetteer_lookup(&model.gazetteer, aa_ner_gazetteer_hash("lashkar gah", 11)) &
 		   AA_NER_GAZETTEER_TYPES) == 0x2,
 		  "the shipped gazetteer knows \"lashkar gah\" as a place (LOC only)");
-	check(aa_ner_gazetteer_lookup(&model.gazetteer, aa_ner_gazetteer_hash("lashkar", 7)) ==
+	tap_check(aa_ner_gazetteer_lookup(&model.gazetteer, aa_ner_gazetteer_hash("lashkar", 7)) ==
 		  AA_NER_GAZETTEER_CONTINUES,
 		  "\"lashkar\" alone is only the start of a longer phrase");
-	check(aa_ner_gazetteer_lookup(&model.gazetteer, aa_ner_gazetteer_hash("thursday", 8)) == 0,
+	tap_check(aa_ner_gazetteer_lookup(&model.gazetteer, aa_ner_gazetteer_hash("thursday", 8)) == 0,
 		  "\"thursday\" is in no gazetteer");
 	tag_sentence(&model, "Valery Gerasimov visited Moscow on Thursday .", out, sizeof(out));
-	check(strcmp(out, "B-PER I-PER O B-LOC O O O") == 0,
+	tap_check(strcmp(out, "B-PER I-PER O B-LOC O O O") == 0,
 		  "Valery Gerasimov visited Moscow on Thursday .");
 	tag_sentence(&model, "Interfax news agency quoted the Russian foreign ministry .", out, sizeof(out));
-	check(strncmp(out, "B-ORG O O O O B-MISC", 20) == 0,
+	tap_check(strncmp(out, "B-ORG O O O O B-MISC", 20) == 0,
 		  "Interfax is ORG, Russian is MISC");
 
 	/* Empty sentences, invalid UTF-8 and a huge token. */
@@ -477,11 +459,11 @@ test_shipped_model(void)
 	odd[2].len = 100000;
 	odd[3].text = "\xc3";
 	odd[3].len = 1;
-	check(aa_ner_tag_document(&model, odd, 4, bounds, 2, labels, &allocator, NULL, NULL) &&
+	tap_check(aa_ner_tag_document(&model, odd, 4, bounds, 2, labels, &allocator, NULL, NULL) &&
 		  labels[0] >= 0 && labels[0] < 9 && labels[3] >= 0 && labels[3] < 9,
 		  "invalid UTF-8, an empty token, a 100 kB token and an empty sentence are tagged");
 	free(long_token);
-	check(aa_ner_tag_document(&model, odd, 0, bounds, 0, labels, &allocator, NULL, NULL),
+	tap_check(aa_ner_tag_document(&model, odd, 0, bounds, 0, labels, &allocator, NULL, NULL),
 		  "a document without tokens is fine");
 	aa_ner_model_close(&model);
 }
@@ -498,6 +480,5 @@ main(void)
 	test_sentences();
 	test_model_files();
 	test_shipped_model();
-	printf("# %d tests, %d failed\n", test_number, failures);
-	return failures == 0 ? 0 : 1;
+	return tap_done();
 }
