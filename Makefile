@@ -45,12 +45,18 @@ all: $(AA_INSTALL_SCRIPT)
 $(OBJS): $(wildcard src/*.h src/core/*.h)
 
 # The entity model is installed beside the extension's scripts, where the
-# server's share path finds it.
+# server's share path finds it.  It is written under a temporary name in
+# the same directory and renamed over the old file, so that a running
+# backend never sees a half-written model: each sees the old file or the
+# new one, and reads the new one at its next call.
 NER_MODEL = src/model/ner_en.model
+NER_MODEL_TARGET = $(DESTDIR)$(datadir)/extension/$(EXTENSION)_ner_en.model
 install: install-ner-model
 install-ner-model:
 	$(MKDIR_P) '$(DESTDIR)$(datadir)/extension'
-	$(INSTALL_DATA) $(NER_MODEL) '$(DESTDIR)$(datadir)/extension/$(EXTENSION)_ner_en.model'
+	tmp='$(NER_MODEL_TARGET).tmp.'$$$$ && \
+	$(INSTALL_DATA) $(NER_MODEL) "$$tmp" && \
+	{ mv -f "$$tmp" '$(NER_MODEL_TARGET)' || { rm -f "$$tmp"; exit 1; }; }
 
 $(AA_INSTALL_SCRIPT): $(SQL_PARTS) $(EXTENSION).control
 	cat $(SQL_PARTS) > $@

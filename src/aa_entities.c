@@ -4,13 +4,19 @@
  *	  aa_tag(tokens) and aa_entity_mentions(document): the entity tagger
  *	  of the core as SQL functions, and the setting naming its model file.
  *
- * The model file is mapped read-only once per backend, at first use, so
- * every backend shares the same page-cache pages.  The mapping belongs to
- * a memory context under TopMemoryContext whose reset callback unmaps it:
- * changing article_analytics.ner_model drops the old mapping and maps the
- * new file at the next call.  A missing, truncated or corrupt model file
- * is reported as an error naming the path; nothing is cached then, so the
- * next call tries again.
+ * The model file is read into private memory once per backend, at first
+ * use, and kept until it changes: before each call, one stat() of the
+ * path compares the file with the one that was read (device, inode, size,
+ * modification and change times), and a different file is read again.  A
+ * copy, unlike a mapping, cannot be taken away by a truncated or
+ * rewritten file, so an upgrade that replaces the model while backends
+ * run is picked up by each at its next call and never crashes one.  The
+ * copy belongs to a memory context under TopMemoryContext whose reset
+ * callback frees it: changing article_analytics.ner_model drops the old
+ * copy and reads the new file at the next call.  A missing, truncated or
+ * corrupt model file, or a path that is not a regular file, is reported as
+ * an error naming the path; nothing is cached then, so the next call tries
+ * again.
  *
  *-------------------------------------------------------------------------
  */
@@ -40,7 +46,7 @@ PG_FUNCTION_INFO_V1(aa_entity_mentions);
 static char *ner_model_setting = NULL;
 static char default_model_path[MAXPGPATH];
 
-/* The backend's mapped model, if any, and the context that owns it. */
+/* The backend's copy of the model, if any, and the context that owns it. */
 static MemoryContext model_context = NULL;
 static AaNerModel loaded_model;
 static char *loaded_model_path = NULL;
@@ -78,7 +84,7 @@ aa_entities_init_gucs(void)
 }
 
 /*
- * Reset callback of model_context: unmap the model when the context goes.
+ * Reset callback of model_context: free the model when the context goes.
  */
 static void
 release_model(void *arg)
@@ -90,7 +96,8 @@ release_model(void *arg)
 
 /*
  * The SQLSTATE for a model loading failure: a missing file is
- * undefined_file, a damaged one data_corrupted.
+ * undefined_file, a path naming a FIFO, directory or device
+ * wrong_object_type, a damaged file data_corrupted.
  */
 static int
 model_status_sqlstate(AaNerModelStatus status)
@@ -99,17 +106,19 @@ model_status_sqlstate(AaNerModelStatus status)
 	{
 		case AA_NER_MODEL_ERR_OPEN:
 			return ERRCODE_UNDEFINED_FILE;
-		case AA_NER_MODEL_ERR_MAP:
-			return ERRCODE_INSUFFICIENT_RESOURCES;
+		case AA_NER_MODEL_ERR_NOT_FILE:
+			return ERRCODE_WRONG_OBJECT_TYPE;
+		case AA_NER_MODEL_ERR_NO_MEMORY:
+			return ERRCODE_OUT_OF_MEMORY;
 		default:
 			return ERRCODE_DATA_CORRUPTED;
 	}
 }
 
 /*
- * The model named by article_analytics.ner_model, mapping it on first use
- * (or after the setting changed).  Raises an error naming the path when the
- * file cannot be used.
+ * The model named by article_analytics.ner_model, reading it on first use,
+ * after the setting changed, or when the file is no longer the one that
+ * was read.  Raises an error naming the path when the file cannot be used.
  */
 static const AaNerModel *
 get_model(void)
@@ -123,14 +132,15 @@ get_model(void)
 		compute_default_model_path();
 	if (path == NULL || path[0] == '\0')
 		path = default_model_path;
-	if (model_context != NULL && strcmp(loaded_model_path, path) == 0)
+	if (model_context != NULL && strcmp(loaded_model_path, path) == 0 &&
+		!aa_ner_model_file_changed(&loaded_model, path))
 		return &loaded_model;
 	if (model_context != NULL)
 		MemoryContextDelete(model_context);
 
 	/*
-	 * The context and its callback exist before the file is mapped, so that
-	 * once the mapping exists, deleting the context always releases it.
+	 * The context and its callback exist before the file is read, so that
+	 * once the copy exists, deleting the context always frees it.
 	 */
 	model_context = AllocSetContextCreate(TopMemoryContext,
 										  "article_analytics entity model",

@@ -1,12 +1,14 @@
 /*-------------------------------------------------------------------------
  *
  * ner_model.c
- *	  Load (read-only mmap) and write the entity tagger's model file.
+ *	  Load (into private memory) and write the entity tagger's model file.
  *
  * The loader trusts nothing in the file: every offset and size is checked
  * against the real file size before anything is read through it, and the
  * checksum is verified once at load, so the tagger can index the weight
- * rows without further checks.
+ * rows without further checks.  The file is copied, not mapped, so that
+ * nothing done to it later (truncation, an in-place rewrite) can change
+ * or take away the bytes the tagger reads.
  *
  * This file is part of the core: it includes no PostgreSQL header.
  *
@@ -19,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -152,34 +153,128 @@ has_empty_slot64(const uint64_t *entries, uint64_t slots)
 	return false;
 }
 
+/* A word for a file type that is not a regular file, for messages. */
+static const char *
+file_type_name(mode_t mode)
+{
+	if (S_ISDIR(mode))
+		return "a directory";
+	if (S_ISFIFO(mode))
+		return "a FIFO";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	if (S_ISCHR(mode))
+		return "a character device";
+	if (S_ISBLK(mode))
+		return "a block device";
+	return "not a regular file";
+}
+
+/* Fill a file identity from stat() results. */
+static void
+file_id_from_stat(const struct stat *st, AaNerModelFileId *id)
+{
+	memset(id, 0, sizeof(*id));
+	id->dev = (uint64_t) st->st_dev;
+	id->ino = (uint64_t) st->st_ino;
+	id->size = (uint64_t) st->st_size;
+	id->mtime_sec = (int64_t) st->st_mtim.tv_sec;
+	id->mtime_nsec = (int64_t) st->st_mtim.tv_nsec;
+	id->ctime_sec = (int64_t) st->st_ctim.tv_sec;
+	id->ctime_nsec = (int64_t) st->st_ctim.tv_nsec;
+}
+
 /*
- * Map the model file and validate it.  The mapping is private and
- * read-only, so all backends share the page-cache pages.
+ * Read exactly len bytes from fd into buf.  Returns 0 on success, -1 with
+ * errno set on a read error, or 1 when the file ends early (it shrank
+ * since it was measured).
+ */
+static int
+read_fully(int fd, char *buf, size_t len)
+{
+	size_t		done = 0;
+
+	while (done < len)
+	{
+		ssize_t		n = read(fd, buf + done, len - done);
+
+		if (n < 0)
+		{
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0)
+			return 1;
+		done += (size_t) n;
+	}
+	return 0;
+}
+
+/*
+ * Read the model file into memory and validate it.  The path is checked
+ * with stat() before it is opened, and opened with O_NONBLOCK, so that
+ * neither a FIFO named in the setting nor one swapped in between the two
+ * calls can make open() or read() wait; the flag is cleared once fstat()
+ * has confirmed a regular file.  The header is read and checked against
+ * the file's size before the whole file is allocated and read.
  */
 AaNerModelStatus
 aa_ner_model_open(const char *path, AaNerModel *model,
 				  char *errmsg, size_t errmsg_len)
 {
 	int			fd;
+	int			flags;
+	int			rc;
 	struct stat st;
-	void	   *mapping;
+	char	   *image;
+	AaNerModelHeader header_copy;
 	const AaNerModelHeader *header;
 	const char *reason = NULL;
 	AaNerModelStatus status;
 	char		buf[256];
 
 	memset(model, 0, sizeof(*model));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (stat(path, &st) != 0)
+	{
+		snprintf(buf, sizeof(buf), "cannot open: %s", strerror(errno));
+		set_error(errmsg, errmsg_len, path, buf);
+		return AA_NER_MODEL_ERR_OPEN;
+	}
+	if (!S_ISREG(st.st_mode))
+	{
+		snprintf(buf, sizeof(buf), "not a regular file (%s)", file_type_name(st.st_mode));
+		set_error(errmsg, errmsg_len, path, buf);
+		return AA_NER_MODEL_ERR_NOT_FILE;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 	{
 		snprintf(buf, sizeof(buf), "cannot open: %s", strerror(errno));
 		set_error(errmsg, errmsg_len, path, buf);
 		return AA_NER_MODEL_ERR_OPEN;
 	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+	if (fstat(fd, &st) != 0)
 	{
+		snprintf(buf, sizeof(buf), "cannot stat: %s", strerror(errno));
 		close(fd);
-		set_error(errmsg, errmsg_len, path, "not a regular file");
+		set_error(errmsg, errmsg_len, path, buf);
+		return AA_NER_MODEL_ERR_OPEN;
+	}
+	if (!S_ISREG(st.st_mode))
+	{
+		/* replaced by something else since the stat() above */
+		close(fd);
+		snprintf(buf, sizeof(buf), "not a regular file (%s)", file_type_name(st.st_mode));
+		set_error(errmsg, errmsg_len, path, buf);
+		return AA_NER_MODEL_ERR_NOT_FILE;
+	}
+	flags = fcntl(fd, F_GETFL);
+	if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0)
+	{
+		snprintf(buf, sizeof(buf), "cannot open: %s", strerror(errno));
+		close(fd);
+		set_error(errmsg, errmsg_len, path, buf);
 		return AA_NER_MODEL_ERR_OPEN;
 	}
 	if ((uint64_t) st.st_size < sizeof(AaNerModelHeader))
@@ -189,19 +284,47 @@ aa_ner_model_open(const char *path, AaNerModel *model,
 				  "file is truncated (shorter than the model header)");
 		return AA_NER_MODEL_ERR_TRUNCATED;
 	}
-	mapping = mmap(NULL, (size_t) st.st_size, PROT_READ, MAP_SHARED, fd, 0);
-	close(fd);
-	if (mapping == MAP_FAILED)
+
+	/* The header first: it says how big the file must be. */
+	rc = read_fully(fd, (char *) &header_copy, sizeof(header_copy));
+	if (rc == 0)
+		status = check_header(&header_copy, (uint64_t) st.st_size, &reason);
+	else
 	{
-		snprintf(buf, sizeof(buf), "cannot map: %s", strerror(errno));
-		set_error(errmsg, errmsg_len, path, buf);
-		return AA_NER_MODEL_ERR_MAP;
+		status = rc > 0 ? AA_NER_MODEL_ERR_TRUNCATED : AA_NER_MODEL_ERR_OPEN;
+		reason = rc > 0 ? "file is truncated" : "cannot read the file";
+	}
+	if (status != AA_NER_MODEL_OK)
+	{
+		close(fd);
+		set_error(errmsg, errmsg_len, path, reason);
+		return status;
+	}
+	if ((uint64_t) st.st_size > (uint64_t) SIZE_MAX ||
+		posix_memalign((void **) &image, 64, (size_t) st.st_size) != 0)
+	{
+		close(fd);
+		set_error(errmsg, errmsg_len, path, "out of memory for a copy of the model");
+		return AA_NER_MODEL_ERR_NO_MEMORY;
+	}
+	memcpy(image, &header_copy, sizeof(header_copy));
+	rc = read_fully(fd, image + sizeof(header_copy),
+					(size_t) st.st_size - sizeof(header_copy));
+	if (rc < 0)
+		snprintf(buf, sizeof(buf), "cannot read: %s", strerror(errno));
+	close(fd);
+	if (rc != 0)
+	{
+		free(image);
+		if (rc > 0)
+			set_error(errmsg, errmsg_len, path, "file is truncated (it shrank while being read)");
+		else
+			set_error(errmsg, errmsg_len, path, buf);
+		return rc > 0 ? AA_NER_MODEL_ERR_TRUNCATED : AA_NER_MODEL_ERR_OPEN;
 	}
 
-	header = (const AaNerModelHeader *) mapping;
-	status = check_header(header, (uint64_t) st.st_size, &reason);
-	if (status == AA_NER_MODEL_OK &&
-		XXH64((const char *) mapping + header->header_size,
+	header = (const AaNerModelHeader *) image;
+	if (XXH64(image + header->header_size,
 			  (size_t) (header->file_size - header->header_size), 0)
 		!= header->checksum)
 	{
@@ -210,8 +333,6 @@ aa_ner_model_open(const char *path, AaNerModel *model,
 	}
 	if (status == AA_NER_MODEL_OK)
 	{
-		const char *base = (const char *) mapping;
-
 		for (uint32_t i = 0; i < header->num_labels; i++)
 		{
 			memcpy(model->label_names[i], header->labels[i], AA_NER_LABEL_NAME_LEN);
@@ -222,9 +343,9 @@ aa_ner_model_open(const char *path, AaNerModel *model,
 			reason = "label set is not a valid BIO label set";
 			status = AA_NER_MODEL_ERR_BAD_HEADER;
 		}
-		else if (!has_empty_slot32((const uint32_t *) (base + header->keys_offset),
+		else if (!has_empty_slot32((const uint32_t *) (image + header->keys_offset),
 								   (uint64_t) 1 << header->weight_slot_bits) ||
-				 !has_empty_slot64((const uint64_t *) (base + header->gazetteer_offset),
+				 !has_empty_slot64((const uint64_t *) (image + header->gazetteer_offset),
 								   (uint64_t) 1 << header->gazetteer_slot_bits))
 		{
 			reason = "a hash table of the model has no empty slot";
@@ -233,36 +354,54 @@ aa_ner_model_open(const char *path, AaNerModel *model,
 	}
 	if (status != AA_NER_MODEL_OK)
 	{
-		munmap(mapping, (size_t) st.st_size);
+		free(image);
 		memset(model, 0, sizeof(*model));
 		set_error(errmsg, errmsg_len, path, reason);
 		return status;
 	}
 
-	model->mapping = mapping;
-	model->mapping_len = (size_t) st.st_size;
+	model->image = image;
+	model->image_len = (size_t) st.st_size;
+	file_id_from_stat(&st, &model->file_id);
 	model->hash_seed = header->hash_seed;
 	model->bucket_mask = (uint32_t) (((uint64_t) 1 << header->bucket_bits) - 1);
 	model->num_labels = (int) header->num_labels;
 	model->weight_scale = header->weight_scale;
-	model->keys = (const uint32_t *) ((const char *) mapping + header->keys_offset);
-	model->rows = (const int16_t *) ((const char *) mapping + header->rows_offset);
+	model->keys = (const uint32_t *) (image + header->keys_offset);
+	model->rows = (const int16_t *) (image + header->rows_offset);
 	model->slot_mask = (uint32_t) (((uint64_t) 1 << header->weight_slot_bits) - 1);
-	model->transitions = (const int16_t *) ((const char *) mapping + header->transitions_offset);
-	model->gazetteer.entries = (const uint64_t *) ((const char *) mapping + header->gazetteer_offset);
+	model->transitions = (const int16_t *) (image + header->transitions_offset);
+	model->gazetteer.entries = (const uint64_t *) (image + header->gazetteer_offset);
 	model->gazetteer.slot_mask = ((uint64_t) 1 << header->gazetteer_slot_bits) - 1;
 	model->gazetteer.max_tokens = (int) header->gazetteer_max_tokens;
 	return AA_NER_MODEL_OK;
 }
 
 /*
- * Release the mapping of a model; a model that is not open is left alone.
+ * Compare what path names now with the file the model was read from.  A
+ * failed stat() (the file was removed) counts as a change, so the caller
+ * reloads and reports the missing file.
+ */
+bool
+aa_ner_model_file_changed(const AaNerModel *model, const char *path)
+{
+	struct stat st;
+	AaNerModelFileId now;
+
+	if (model->image == NULL || stat(path, &st) != 0)
+		return true;
+	file_id_from_stat(&st, &now);
+	return memcmp(&now, &model->file_id, sizeof(now)) != 0;
+}
+
+/*
+ * Free the memory of a model; a model that is not open is left alone.
  */
 void
 aa_ner_model_close(AaNerModel *model)
 {
-	if (model->mapping != NULL)
-		munmap(model->mapping, model->mapping_len);
+	if (model->image != NULL)
+		free(model->image);
 	memset(model, 0, sizeof(*model));
 }
 

@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * ner_model.h
- *	  The binary model file of the entity tagger: layout, loader (read-only
- *	  mmap) and writer.
+ *	  The binary model file of the entity tagger: layout, loader (a private
+ *	  copy in memory) and writer.
  *
  * A model file is a fixed-size header followed by four arrays, each
  * starting on a 64-byte boundary, all little-endian:
@@ -27,6 +27,13 @@
  * carries an XXH64 checksum of every byte after it, so a truncated or
  * corrupted file is refused with an error code and a message naming the
  * path, never a crash.
+ *
+ * The loader reads the file into memory of its own rather than mapping
+ * it: a mapping would fault (SIGBUS) when the file is truncated or
+ * rewritten in place while it is in use, and a copy cannot be taken away.
+ * It remembers which file it read (device, inode, size, modification and
+ * change times), so that a caller can notice a replaced file with one
+ * stat() and load it again.
  *
  * This file is part of the core: it includes no PostgreSQL header.
  *
@@ -70,13 +77,14 @@ aa_ner_gazetteer_key(uint64_t phrase_hash)
 typedef enum AaNerModelStatus
 {
 	AA_NER_MODEL_OK = 0,
-	AA_NER_MODEL_ERR_OPEN,		/* cannot open or stat the file */
+	AA_NER_MODEL_ERR_OPEN,		/* cannot stat, open or read the file */
+	AA_NER_MODEL_ERR_NOT_FILE,	/* not a regular file (FIFO, directory...) */
 	AA_NER_MODEL_ERR_TRUNCATED, /* shorter than its header says */
 	AA_NER_MODEL_ERR_BAD_MAGIC, /* not a model file */
 	AA_NER_MODEL_ERR_VERSION,	/* format or feature version unknown */
 	AA_NER_MODEL_ERR_BAD_HEADER,	/* inconsistent header fields */
 	AA_NER_MODEL_ERR_CHECKSUM,	/* contents do not match the checksum */
-	AA_NER_MODEL_ERR_MAP,		/* mmap failed */
+	AA_NER_MODEL_ERR_NO_MEMORY, /* no memory for the copy of the file */
 	AA_NER_MODEL_ERR_WRITE		/* the writer could not write the file */
 } AaNerModelStatus;
 
@@ -114,11 +122,28 @@ typedef struct AaNerGazetteer
 	int			max_tokens;
 } AaNerGazetteer;
 
-/* A model mapped into memory. */
+/*
+ * Which file a model was read from: enough to tell that the path now names
+ * another file, or the same file changed (a rewrite changes the size or
+ * the times; rename and cp -f give another inode).
+ */
+typedef struct AaNerModelFileId
+{
+	uint64_t	dev;
+	uint64_t	ino;
+	uint64_t	size;
+	int64_t		mtime_sec;
+	int64_t		mtime_nsec;
+	int64_t		ctime_sec;
+	int64_t		ctime_nsec;
+} AaNerModelFileId;
+
+/* A model read into memory. */
 typedef struct AaNerModel
 {
-	void	   *mapping;		/* start of the mmap, NULL if none */
-	size_t		mapping_len;
+	void	   *image;			/* the file's bytes (malloc'd), NULL if none */
+	size_t		image_len;
+	AaNerModelFileId file_id;	/* the file they were read from */
 	uint32_t	hash_seed;
 	uint32_t	bucket_mask;	/* applied to feature hashes */
 	int			num_labels;
@@ -149,14 +174,22 @@ typedef struct AaNerModelContents
 } AaNerModelContents;
 
 /*
- * Map the model file at path read-only and check it.  On failure, returns
- * the status, leaves *model closed and writes a message naming the path
- * into errmsg (AA_NER_MODEL_ERRMSG_LEN bytes are enough).
+ * Read the model file at path into private memory and check it.  Only a
+ * regular file is opened, and without blocking, so a FIFO or a device is
+ * refused at once.  On failure, returns the status, leaves *model closed
+ * and writes a message naming the path into errmsg
+ * (AA_NER_MODEL_ERRMSG_LEN bytes are enough).
  */
 extern AaNerModelStatus aa_ner_model_open(const char *path, AaNerModel *model,
 										  char *errmsg, size_t errmsg_len);
 
-/* Unmap a model opened by aa_ner_model_open; safe on a closed model. */
+/*
+ * Does path no longer name the file the open model was read from (another
+ * file, the same file changed, or no file at all)?  One stat() call.
+ */
+extern bool aa_ner_model_file_changed(const AaNerModel *model, const char *path);
+
+/* Free a model opened by aa_ner_model_open; safe on a closed model. */
 extern void aa_ner_model_close(AaNerModel *model);
 
 /*

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "core/ner_model.h"
 #include "core/tagger.h"
@@ -247,6 +248,7 @@ test_model_files(void)
 	char	   *dir = mkdtemp(dir_template);
 	char		path[256];
 	char		damaged[256];
+	char		fifo[256];
 	char		errmsg[AA_NER_MODEL_ERRMSG_LEN];
 	uint32_t	keys[16];
 	int16_t		rows[16 * 9];
@@ -308,7 +310,7 @@ test_model_files(void)
 		  "the gazetteer finds \"lashkar gah\" as LOC and nothing else");
 	aa_ner_model_close(&model);
 	aa_ner_model_close(&model);
-	tap_check(model.mapping == NULL, "closing twice is harmless");
+	tap_check(model.image == NULL, "closing twice is harmless");
 	memset(keys, 0xff, sizeof(keys));
 	tap_check(aa_ner_model_write(path, &contents, errmsg, sizeof(errmsg)) == AA_NER_MODEL_ERR_WRITE,
 		  "the writer refuses a weight table without an empty slot");
@@ -372,7 +374,50 @@ test_model_files(void)
 		  "an out-of-range header field is refused");
 
 	status = aa_ner_model_open(dir, &model, errmsg, sizeof(errmsg));
-	tap_check(status == AA_NER_MODEL_ERR_OPEN, "a directory is not a model");
+	tap_check(status == AA_NER_MODEL_ERR_NOT_FILE && strstr(errmsg, "directory") != NULL,
+		  "a directory is not a model (ERR_NOT_FILE)");
+
+	/* A FIFO without a writer: refused at once, never waited on. */
+	snprintf(fifo, sizeof(fifo), "%s/fifo.model", dir);
+	if (mkfifo(fifo, 0600) == 0)
+	{
+		status = aa_ner_model_open(fifo, &model, errmsg, sizeof(errmsg));
+		tap_check(status == AA_NER_MODEL_ERR_NOT_FILE && strstr(errmsg, "FIFO") != NULL,
+			  "a FIFO is refused without blocking (ERR_NOT_FILE)");
+		unlink(fifo);
+	}
+	else
+		tap_check(0, "mkfifo for the FIFO test");
+
+	/*
+	 * The loaded copy survives the file's truncation, and the change is
+	 * seen; so is a rewrite in place and a file renamed over it.
+	 */
+	status = aa_ner_model_open(path, &model, errmsg, sizeof(errmsg));
+	tap_check(status == AA_NER_MODEL_OK && !aa_ner_model_file_changed(&model, path),
+		  "an unchanged file is not reported as changed");
+	f = fopen(path, "r+b");
+	if (f != NULL)
+	{
+		tap_check(ftruncate(fileno(f), 100) == 0, "truncate the model file in place");
+		fclose(f);
+	}
+	tap_check(aa_ner_model_file_changed(&model, path), "a truncated file is seen as changed");
+	row = status == AA_NER_MODEL_OK ? aa_ner_model_row(&model, 21) : NULL;
+	tap_check(row != NULL && row[1] == -7, "the copy in memory still reads after the truncation");
+	aa_ner_model_close(&model);
+	status = aa_ner_model_open(path, &model, errmsg, sizeof(errmsg));
+	tap_check(status == AA_NER_MODEL_ERR_TRUNCATED, "reopening the truncated file is ERR_TRUNCATED");
+	status = aa_ner_model_write(path, &contents, errmsg, sizeof(errmsg));
+	status = status == AA_NER_MODEL_OK ? aa_ner_model_open(path, &model, errmsg, sizeof(errmsg)) : status;
+	tap_check(status == AA_NER_MODEL_OK, "a model renamed over the path opens again");
+	snprintf(damaged, sizeof(damaged), "%s/other.model", dir);
+	tap_check(aa_ner_model_write(damaged, &contents, errmsg, sizeof(errmsg)) == AA_NER_MODEL_OK &&
+		  rename(damaged, path) == 0 && aa_ner_model_file_changed(&model, path),
+		  "a file renamed over the path is seen as changed");
+	aa_ner_model_close(&model);
+	unlink(path);
+	tap_check(aa_ner_model_file_changed(&model, path), "a closed model or a missing file counts as changed");
 
 	unlink(path);
 	unlink(damaged);
@@ -429,9 +474,9 @@ test_shipped_model(void)
 	}
 	tap_check(aa_ner_model_open(SHIPPED_MODEL, &model, errmsg, sizeof(errmsg)) == AA_NER_MODEL_OK,
 		  "the shipped model opens");
-	if (model.mapping == NULL)
+	if (model.image == NULL)
 		return;
-	tap_check(model.mapping_len <= 10 * 1024 * 1024, "the shipped model is at most 10 MB");
+	tap_check(model.image_len <= 10 * 1024 * 1024, "the shipped model is at most 10 MB");
 
 	tap_check((aa_ner_gazetteer_lookup(&model.gazetteer, aa_ner_gazetteer_hash("lashkar gah", 11)) &
 		   AA_NER_GAZETTEER_TYPES) == 0x2,
