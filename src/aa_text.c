@@ -68,6 +68,16 @@ aa_utf8_to_text(const char *utf8, size_t len)
 /*
  * Set up a materialized set-returning call.  Written out rather than using
  * InitMaterializedSRF so that the same code builds on PostgreSQL 13 and 14.
+ *
+ * A lateral call such as FROM articles a, aa_tokens(a.body) runs once per
+ * row in one statement, and whatever a call leaves in per-query memory
+ * stays there until the statement ends.  So the result type is worked out
+ * once per call site (get_call_result_type allocates each time it runs)
+ * and kept in fn_extra, in the call site's fn_mcxt.  Each call then puts
+ * only two things in per-query memory: the tuplestore, which the executor
+ * ends when it has read it, and a copy of the descriptor as setDesc,
+ * which the executor frees after the call.  The descriptor returned in
+ * *tupdesc is the cached one, for tuplestore_putvalues.
  */
 Tuplestorestate *
 aa_srf_materialize(FunctionCallInfo fcinfo, TupleDesc *tupdesc)
@@ -75,6 +85,7 @@ aa_srf_materialize(FunctionCallInfo fcinfo, TupleDesc *tupdesc)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	MemoryContext oldcontext;
 	Tuplestorestate *store;
+	TupleDesc	cached;
 
 	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo))
 		ereport(ERROR,
@@ -85,16 +96,32 @@ aa_srf_materialize(FunctionCallInfo fcinfo, TupleDesc *tupdesc)
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("materialize mode required, but it is not allowed in this context")));
 
+	cached = (TupleDesc) fcinfo->flinfo->fn_extra;
+	if (cached == NULL)
+	{
+		TupleDesc	resolved;
+
+		/*
+		 * Resolve in the caller's short-lived context; only the copy goes
+		 * to fn_mcxt, once per call site.
+		 */
+		if (get_call_result_type(fcinfo, NULL, &resolved) != TYPEFUNC_COMPOSITE)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("function returning record called in context that cannot accept type record")));
+		oldcontext = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+		cached = CreateTupleDescCopy(resolved);
+		MemoryContextSwitchTo(oldcontext);
+		fcinfo->flinfo->fn_extra = cached;
+	}
+
 	oldcontext = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
-	if (get_call_result_type(fcinfo, NULL, tupdesc) != TYPEFUNC_COMPOSITE)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("function returning record called in context that cannot accept type record")));
-	*tupdesc = CreateTupleDescCopy(*tupdesc);
 	store = tuplestore_begin_heap(true, false, work_mem);
 	rsinfo->returnMode = SFRM_Materialize;
 	rsinfo->setResult = store;
-	rsinfo->setDesc = *tupdesc;
+	/* freed by the executor after this call (its tdrefcount is -1) */
+	rsinfo->setDesc = CreateTupleDescCopy(cached);
 	MemoryContextSwitchTo(oldcontext);
+	*tupdesc = cached;
 	return store;
 }
