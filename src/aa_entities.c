@@ -192,6 +192,26 @@ check_interrupts_for_core(void *arg)
 }
 
 /*
+ * Tag a document and raise the right error if the core gives up: a
+ * pending cancel (the core asked the interrupt check and stopped) is
+ * raised by CHECK_FOR_INTERRUPTS, anything else is a lack of memory.
+ */
+static void
+tag_or_raise(const AaNerModel *model, const AaNerToken *tokens, size_t count,
+			 const size_t *bounds, size_t num_sentences, int *labels,
+			 const AaNerAllocator *allocator)
+{
+	if (!aa_ner_tag_document(model, tokens, count, bounds, num_sentences, labels,
+							 allocator, check_interrupts_for_core, NULL))
+	{
+		CHECK_FOR_INTERRUPTS();
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory while tagging entities")));
+	}
+}
+
+/*
  * Tag an array of tokens as one sentence (long arrays in pieces of
  * AA_TAG_MAX_SEQUENCE tokens) and return the label indexes.
  */
@@ -206,11 +226,7 @@ tag_token_array(const AaNerModel *model, AaNerToken *tokens, size_t count)
 	for (size_t s = 0; s < num_sentences; s++)
 		bounds[s] = s * AA_TAG_MAX_SEQUENCE;
 	bounds[num_sentences] = count;
-	if (!aa_ner_tag_document(model, tokens, count, bounds, num_sentences, labels,
-							 &allocator, check_interrupts_for_core, NULL))
-		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("out of memory while tagging entities")));
+	tag_or_raise(model, tokens, count, bounds, num_sentences, labels, &allocator);
 	return labels;
 }
 
@@ -277,6 +293,41 @@ count_newlines(const char *text, size_t from, size_t to)
 }
 
 /*
+ * Character positions of the mentions, found by walking the text once.
+ * The tokenizer counts a character per aa_utf8_decode step from the start
+ * of the text; so does this, so the two agree on any input (an invalid
+ * byte is one character for both).  Mentions come in text order and do
+ * not overlap, so one cursor serves them all.
+ */
+typedef struct CharCursor
+{
+	const unsigned char *text;
+	size_t		len;
+	size_t		byte;			/* a character boundary */
+	size_t		chr;			/* characters before byte */
+} CharCursor;
+
+/* Move the cursor forward to byte offset target (a token boundary). */
+static void
+cursor_advance(CharCursor *cursor, size_t target)
+{
+	while (cursor->byte < target)
+	{
+		int			nbytes;
+
+		if (cursor->text[cursor->byte] < 0x80)
+			nbytes = 1;
+		else
+			(void) aa_utf8_decode(cursor->text + cursor->byte,
+								  cursor->len - cursor->byte, &nbytes);
+		cursor->byte += nbytes;
+		cursor->chr++;
+		if ((cursor->chr & 0xFFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/*
  * aa_entity_mentions(document text) returns (ordinal, entity, type,
  * start_pos, length, canonical): every entity mention of the document,
  * with 1-based character positions so that substr(document, start_pos,
@@ -285,6 +336,12 @@ count_newlines(const char *text, size_t from, size_t to)
  * spelling of a headline's ALL-CAPS name) and type the type the document
  * gives that name most often; the SQL function aa_entities adds the alias
  * table on top.
+ *
+ * Memory: per token, 17 bytes here (the token's place and length, and the
+ * line breaks before it), 4 for its label and the tagger's 40 (tagger.h),
+ * so about 60 bytes plus the lower-cased capitalised words, the distinct
+ * words, the sentences and the mentions (test/sql_big_documents.sh
+ * measures it).
  */
 Datum
 aa_entity_mentions(PG_FUNCTION_ARGS)
@@ -299,7 +356,6 @@ aa_entity_mentions(PG_FUNCTION_ARGS)
 	const char *utf8;
 	AaTokenizer tokenizer;
 	AaToken		token;
-	AaToken    *positions;
 	AaNerToken *tokens;
 	uint8_t    *newlines;
 	size_t		count = 0;
@@ -314,6 +370,7 @@ aa_entity_mentions(PG_FUNCTION_ARGS)
 	AaNerLabelSet label_set;
 	const char *names[AA_NER_MAX_LABELS] = {0};
 	AaNerAllocator allocator;
+	CharCursor	cursor;
 
 	/* Everything below is freed in one go when the call ends. */
 	work_context = AllocSetContextCreate(CurrentMemoryContext,
@@ -325,7 +382,6 @@ aa_entity_mentions(PG_FUNCTION_ARGS)
 	allocator.context = work_context;
 
 	utf8 = aa_text_to_utf8(document, &len);
-	positions = palloc(sizeof(AaToken) * capacity);
 	tokens = palloc(sizeof(AaNerToken) * capacity);
 	newlines = palloc(sizeof(uint8_t) * capacity);
 	aa_tokenizer_init(&tokenizer, utf8, len);
@@ -334,7 +390,6 @@ aa_entity_mentions(PG_FUNCTION_ARGS)
 		if (count == capacity)
 		{
 			capacity *= 2;
-			positions = repalloc_huge(positions, sizeof(AaToken) * capacity);
 			tokens = repalloc_huge(tokens, sizeof(AaNerToken) * capacity);
 			newlines = repalloc_huge(newlines, sizeof(uint8_t) * capacity);
 		}
@@ -345,7 +400,6 @@ aa_entity_mentions(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 					 errmsg("document is too long for aa_entities"),
 					 errdetail("Positions are of type integer.")));
-		positions[count] = token;
 		tokens[count].text = utf8 + token.byte_start;
 		tokens[count].len = token.byte_len;
 		newlines[count] = count_newlines(utf8, previous_end, token.byte_start);
@@ -353,46 +407,59 @@ aa_entity_mentions(PG_FUNCTION_ARGS)
 		count++;
 	}
 
+	CHECK_FOR_INTERRUPTS();
 	bounds = palloc_extended(sizeof(size_t) * (count + 1), MCXT_ALLOC_HUGE);
 	num_sentences = aa_ner_split_sentences(tokens, count, newlines, bounds);
+	pfree(newlines);
 	labels = palloc_extended(sizeof(int) * (count + 1), MCXT_ALLOC_HUGE);
-	if (!aa_ner_tag_document(model, tokens, count, bounds, num_sentences, labels,
-							 &allocator, check_interrupts_for_core, NULL))
-		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("out of memory while tagging entities")));
+	tag_or_raise(model, tokens, count, bounds, num_sentences, labels, &allocator);
+	pfree(bounds);
 
+	CHECK_FOR_INTERRUPTS();
 	for (int l = 0; l < model->num_labels; l++)
 		names[l] = model->label_names[l];
 	aa_ner_labelset_init(&label_set, names, model->num_labels);
-	spans = palloc_extended(sizeof(AaNerSpan) * (count + 1), MCXT_ALLOC_HUGE);
-	num_spans = aa_ner_spans(labels, count, &label_set, spans);
+	num_spans = aa_ner_spans(labels, count, &label_set, NULL);
+	spans = palloc_extended(sizeof(AaNerSpan) * (num_spans + 1), MCXT_ALLOC_HUGE);
+	(void) aa_ner_spans(labels, count, &label_set, spans);
+	pfree(labels);
 	canonical = palloc_extended(sizeof(size_t) * (num_spans + 1), MCXT_ALLOC_HUGE);
 	if (!aa_ner_resolve_entities(spans, num_spans, tokens, canonical, &allocator))
+	{
+		CHECK_FOR_INTERRUPTS();
 		ereport(ERROR,
 				(errcode(ERRCODE_OUT_OF_MEMORY),
 				 errmsg("out of memory while resolving entity names")));
+	}
 
+	cursor.text = (const unsigned char *) utf8;
+	cursor.len = len;
+	cursor.byte = 0;
+	cursor.chr = 0;
 	for (size_t i = 0; i < num_spans; i++)
 	{
-		const AaToken *first = &positions[spans[i].first_token];
-		const AaToken *last = &positions[spans[i].end_token - 1];
+		const AaNerToken *first = &tokens[spans[i].first_token];
+		const AaNerToken *last = &tokens[spans[i].end_token - 1];
 		const AaNerSpan *full = &spans[canonical[i]];
-		const AaToken *full_first = &positions[full->first_token];
-		const AaToken *full_last = &positions[full->end_token - 1];
+		const AaNerToken *full_first = &tokens[full->first_token];
+		const AaNerToken *full_last = &tokens[full->end_token - 1];
+		size_t		char_start;
 		Datum		values[6];
 		bool		isnull[6] = {false, false, false, false, false, false};
 
 		if (i % AA_INTERRUPT_INTERVAL == 0)
 			CHECK_FOR_INTERRUPTS();
+		cursor_advance(&cursor, (size_t) (first->text - utf8));
+		char_start = cursor.chr;
+		cursor_advance(&cursor, (size_t) (last->text + last->len - utf8));
 		values[0] = Int32GetDatum((int32) (i + 1));
-		values[1] = PointerGetDatum(aa_utf8_to_text(utf8 + first->byte_start,
-													last->byte_start + last->byte_len - first->byte_start));
+		values[1] = PointerGetDatum(aa_utf8_to_text(first->text,
+													last->text + last->len - first->text));
 		values[2] = CStringGetTextDatum(aa_ner_type_names[spans[i].type]);
-		values[3] = Int32GetDatum((int32) first->char_start + 1);
-		values[4] = Int32GetDatum((int32) (last->char_start + last->char_len - first->char_start));
-		values[5] = PointerGetDatum(aa_utf8_to_text(utf8 + full_first->byte_start,
-													full_last->byte_start + full_last->byte_len - full_first->byte_start));
+		values[3] = Int32GetDatum((int32) char_start + 1);
+		values[4] = Int32GetDatum((int32) (cursor.chr - char_start));
+		values[5] = PointerGetDatum(aa_utf8_to_text(full_first->text,
+													full_last->text + full_last->len - full_first->text));
 		tuplestore_putvalues(store, tupdesc, values, isnull);
 	}
 

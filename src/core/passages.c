@@ -8,7 +8,9 @@
  * scanned left to right; each window of a looks up the positions of b with
  * the same window, extends each match as far as the words agree, keeps the
  * longest, and jumps past it.  Linear in the words of both documents, up
- * to the bounded number of candidates per position.
+ * to the bounded number of candidates per position.  The long loops ask
+ * aa_dup_interrupted() every AA_DUP_CHECK_INTERVAL steps and stop with
+ * AA_DUP_CANCELLED, freeing what they allocated.
  *
  *-------------------------------------------------------------------------
  */
@@ -20,6 +22,13 @@
 #include <xxhash.h>
 
 #define NO_POSITION SIZE_MAX
+
+/* The smaller of two sizes. */
+static inline size_t
+size_min(size_t a, size_t b)
+{
+	return a < b ? a : b;
+}
 
 /* Hash of the window of length words starting at word start. */
 static uint64_t
@@ -80,6 +89,7 @@ find_runs(const AaWordList *wa, const AaWordList *wb, size_t window,
 	size_t		capacity = 0;
 	AaDupStatus status = AA_DUP_OK;
 	size_t		i;
+	size_t		work = 0;
 
 	while (table_size < nb_windows * 2)
 		table_size *= 2;
@@ -101,11 +111,22 @@ find_runs(const AaWordList *wa, const AaWordList *wb, size_t window,
 		uint64_t	h = window_hash(wb, j, window);
 		size_t		bucket = (size_t) (h & (table_size - 1));
 
+		if (j % AA_DUP_CHECK_INTERVAL == 0 && aa_dup_interrupted())
+		{
+			status = AA_DUP_CANCELLED;
+			goto done;
+		}
 		b_window_hashes[j] = h;
 		next[j] = heads[bucket];
 		heads[bucket] = j;
 	}
 
+	/*
+	 * work counts the windows looked up and the words compared since the
+	 * last interrupt check, so that a check comes every few thousand steps
+	 * however the time is spent (many windows, or long extensions of
+	 * repetitive text).
+	 */
 	i = 0;
 	while (i + window <= wa->count)
 	{
@@ -115,18 +136,48 @@ find_runs(const AaWordList *wa, const AaWordList *wb, size_t window,
 		size_t		best_b = NO_POSITION;
 		int			tried = 0;
 
+		if (++work >= AA_DUP_CHECK_INTERVAL)
+		{
+			work = 0;
+			if (aa_dup_interrupted())
+			{
+				status = AA_DUP_CANCELLED;
+				goto done;
+			}
+		}
 		for (size_t j = heads[bucket];
 			 j != NO_POSITION && tried < AA_PASSAGE_CANDIDATES_MAX;
 			 j = next[j])
 		{
 			size_t		length = 0;
+			size_t		longest_possible;
 
 			if (b_window_hashes[j] != h)
 				continue;
 			tried++;
+
+			/*
+			 * A candidate that cannot run longer than the best so far is
+			 * not extended (it still counts as tried, so the result is
+			 * the same): in repetitive text, this saves extending dozens
+			 * of candidates to the end of the document.
+			 */
+			longest_possible = size_min(wa->count - i, wb->count - j);
+			if (longest_possible <= best_length)
+				continue;
 			while (i + length < wa->count && j + length < wb->count &&
 				   wa->hashes[i + length] == wb->hashes[j + length])
 				length++;
+			work += length;
+			if (work >= AA_DUP_CHECK_INTERVAL)
+			{
+				work = 0;
+				if (aa_dup_interrupted())
+				{
+					status = AA_DUP_CANCELLED;
+					goto done;
+				}
+			}
 			if (length > best_length)
 			{
 				best_length = length;
@@ -148,6 +199,7 @@ find_runs(const AaWordList *wa, const AaWordList *wb, size_t window,
 			i++;
 	}
 
+done:
 	free(heads);
 	free(next);
 	free(b_window_hashes);

@@ -17,6 +17,7 @@
 #include <xxhash.h>
 
 #include "casefold.h"
+#include "shingle.h"
 #include "tokenizer.h"
 
 const char *const aa_ner_type_names[AA_NER_NUM_TYPES] = {"PER", "LOC", "ORG", "MISC"};
@@ -38,31 +39,63 @@ typedef enum CaseClass
 	CASE_MIXED					/* first letter lower, some upper: "iPhone" */
 } CaseClass;
 
+/*
+ * What the tagger keeps per token: 40 bytes, the bulk of its memory on a
+ * long document, hence the 32-bit fields (aa_ner_doc_init refuses
+ * documents that do not fit them).
+ */
 struct AaNerTokenInfo
 {
-	const char *lower;			/* lower-cased form (in the arena) */
-	size_t		lower_len;
+	uint32_t	lower_offset;	/* lower-cased form in the arena, or
+								 * LOWER_IS_TEXT */
+	uint32_t	lower_len;
+	int32_t		word_index;		/* index in doc->words, -1 if no letters */
 	char		short_shape[SHORT_SHAPE_LEN + 2];	/* "Xx", "X.X.", "d-d" */
 	char		long_shape[LONG_SHAPE_LEN + 2]; /* "Xxxxx", "dddd-dd-dd" */
-	CaseClass	case_class;
+	uint8_t		case_class;		/* a CaseClass */
 	bool		sentence_initial;	/* first word of its sentence, or after
 									 * an opening quote there */
-	int64_t		word_index;		/* slot in doc->words, -1 if no letters */
 	uint8_t		gazetteer_begin;	/* types of gazetteer phrases starting
 									 * here */
 	uint8_t		gazetteer_inside;	/* types of phrases continuing here */
 };
 
+/* lower_offset of a token whose lower-cased form is its own text. */
+#define LOWER_IS_TEXT UINT32_MAX
+
+/* Longest token and most tokens the 32-bit fields above can describe. */
+#define MAX_TOKEN_BYTES ((size_t) UINT32_MAX - 1)
+#define MAX_DOC_TOKENS ((size_t) INT32_MAX - 1)
+
 /* What the document says about one lower-cased word form. */
 struct AaNerWordStats
 {
-	const char *lower;			/* NULL for an empty slot */
-	size_t		lower_len;
+	const char *lower;
+	uint32_t	lower_len;
 	uint32_t	title_inside;	/* capitalised, not sentence-initial, not in
 								 * an all-caps sentence */
 	uint32_t	lower_count;	/* written in lower case */
 	uint32_t	history[AA_NER_NUM_TYPES + 1];	/* labels committed so far */
 };
+
+/*
+ * Count one step of a long loop; every AA_DUP_CHECK_INTERVAL steps, ask
+ * the interrupt check of shingle.h whether to stop.
+ */
+static inline bool
+cancel_requested(size_t *steps)
+{
+	return (++*steps % AA_DUP_CHECK_INTERVAL) == 0 && aa_dup_interrupted();
+}
+
+/* The lower-cased form of token i of a prepared document. */
+static inline const char *
+token_lower(const AaNerDoc *doc, size_t i)
+{
+	uint32_t	offset = doc->info[i].lower_offset;
+
+	return offset == LOWER_IS_TEXT ? doc->tokens[i].text : doc->arena + offset;
+}
 
 /* Feature templates: the first hash input, so templates never collide. */
 typedef enum FeatureTemplate
@@ -313,41 +346,49 @@ compute_shape(const char *text, size_t len, AaNerTokenInfo *info)
 }
 
 /*
- * Allocate size bytes from the document's allocator, zeroed.
+ * Allocate size bytes from the document's allocator, not zeroed: every
+ * table is filled by the loops that build it (which check for interrupts),
+ * never cleared in one go.
  */
 static void *
 doc_alloc(AaNerDoc *doc, size_t size)
 {
-	void	   *p = doc->allocator.alloc(doc->allocator.context, size == 0 ? 1 : size);
-
-	if (p != NULL)
-		memset(p, 0, size);
-	return p;
+	return doc->allocator.alloc(doc->allocator.context, size == 0 ? 1 : size);
 }
 
 /*
- * Store the lower-cased form of a token in the arena.  ASCII is done here;
- * anything else goes through the shared casefold (ICU).  When the arena is
- * full or ICU fails, the token's own text stands in for its lower form.
+ * Store the lower-cased form of a token: when it differs from the token's
+ * text, in the arena; otherwise the token's text serves (LOWER_IS_TEXT),
+ * which is the case of most words and all punctuation.  ASCII is done
+ * here; anything else goes through the shared casefold (ICU).  When the
+ * arena is full or ICU fails, the token's own text stands in for its
+ * lower form.
  */
 static void
 store_lower_form(AaNerDoc *doc, const AaNerToken *token, AaNerTokenInfo *info,
 				 AaBuf *scratch)
 {
 	bool		ascii = true;
+	bool		has_upper = false;
 	char	   *dest;
 
 	for (size_t i = 0; i < token->len; i++)
-		if ((unsigned char) token->text[i] >= 128)
+	{
+		unsigned char c = (unsigned char) token->text[i];
+
+		if (c >= 128)
 		{
 			ascii = false;
 			break;
 		}
-	info->lower = token->text;
-	info->lower_len = token->len;
+		if (c >= 'A' && c <= 'Z')
+			has_upper = true;
+	}
+	info->lower_offset = LOWER_IS_TEXT;
+	info->lower_len = (uint32_t) token->len;
 	if (ascii)
 	{
-		if (doc->arena_size - doc->arena_used < token->len)
+		if (!has_upper || doc->arena_size - doc->arena_used < token->len)
 			return;
 		dest = doc->arena + doc->arena_used;
 		for (size_t i = 0; i < token->len; i++)
@@ -356,46 +397,109 @@ store_lower_form(AaNerDoc *doc, const AaNerToken *token, AaNerTokenInfo *info,
 
 			dest[i] = (c >= 'A' && c <= 'Z') ? (char) (c + ('a' - 'A')) : c;
 		}
-		info->lower = dest;
-		info->lower_len = token->len;
+		info->lower_offset = (uint32_t) doc->arena_used;
 		doc->arena_used += token->len;
 		return;
 	}
 	if (!aa_lower_utf8(token->text, token->len, "", scratch))
 		return;
+	if (scratch->len == token->len && memcmp(scratch->data, token->text, token->len) == 0)
+		return;
 	if (doc->arena_size - doc->arena_used < scratch->len)
 		return;
 	dest = doc->arena + doc->arena_used;
 	memcpy(dest, scratch->data, scratch->len);
-	info->lower = dest;
-	info->lower_len = scratch->len;
+	info->lower_offset = (uint32_t) doc->arena_used;
+	info->lower_len = (uint32_t) scratch->len;
 	doc->arena_used += scratch->len;
 }
 
 /*
- * Find (or create) the word-statistics slot of a lower-cased form.  The
- * table has at least twice as many slots as the document has tokens, so
- * the probe always ends.
+ * Give the word table's index slots (4 bytes each) twice the room and
+ * re-insert every word.  Returns false when memory runs out.
  */
-static int64_t
-word_slot(AaNerDoc *doc, const char *lower, size_t lower_len)
+static bool
+grow_word_ids(AaNerDoc *doc)
 {
-	size_t		slot = (size_t) XXH3_64bits(lower, lower_len) & doc->words_mask;
+	size_t		slots = (doc->word_ids_mask + 1) * 2;
+	uint32_t   *ids = doc_alloc(doc, sizeof(uint32_t) * slots);
+
+	if (ids == NULL)
+		return false;
+	memset(ids, 0, sizeof(uint32_t) * slots);
+	for (size_t w = 0; w < doc->num_words; w++)
+	{
+		const AaNerWordStats *stats = &doc->words[w];
+		size_t		slot = (size_t) XXH3_64bits(stats->lower, stats->lower_len) & (slots - 1);
+
+		while (ids[slot] != 0)
+			slot = (slot + 1) & (slots - 1);
+		ids[slot] = (uint32_t) (w + 1);
+	}
+	doc->allocator.release(doc->allocator.context, doc->word_ids);
+	doc->word_ids = ids;
+	doc->word_ids_mask = slots - 1;
+	return true;
+}
+
+/* Give the word entries twice the room.  Returns false when out of memory. */
+static bool
+grow_words(AaNerDoc *doc)
+{
+	size_t		capacity = doc->words_capacity * 2;
+	AaNerWordStats *words = doc_alloc(doc, sizeof(AaNerWordStats) * capacity);
+
+	if (words == NULL)
+		return false;
+	memcpy(words, doc->words, sizeof(AaNerWordStats) * doc->num_words);
+	doc->allocator.release(doc->allocator.context, doc->words);
+	doc->words = words;
+	doc->words_capacity = capacity;
+	return true;
+}
+
+/*
+ * The index of the word-statistics entry of a lower-cased form, created
+ * (with zero counts) the first time it is seen; -1 when memory runs out.
+ * The entries grow with the number of distinct words, not tokens, and
+ * the index table is kept at most half full, so probes end quickly.
+ */
+static int32_t
+word_index_of(AaNerDoc *doc, const char *lower, uint32_t lower_len)
+{
+	uint64_t	hash = XXH3_64bits(lower, lower_len);
+	size_t		slot = (size_t) hash & doc->word_ids_mask;
+	AaNerWordStats *stats;
 
 	for (;;)
 	{
-		AaNerWordStats *w = &doc->words[slot];
+		uint32_t	id = doc->word_ids[slot];
 
-		if (w->lower == NULL)
-		{
-			w->lower = lower;
-			w->lower_len = lower_len;
-			return (int64_t) slot;
-		}
-		if (w->lower_len == lower_len && memcmp(w->lower, lower, lower_len) == 0)
-			return (int64_t) slot;
-		slot = (slot + 1) & doc->words_mask;
+		if (id == 0)
+			break;
+		stats = &doc->words[id - 1];
+		if (stats->lower_len == lower_len && memcmp(stats->lower, lower, lower_len) == 0)
+			return (int32_t) (id - 1);
+		slot = (slot + 1) & doc->word_ids_mask;
 	}
+
+	/* a new word */
+	if (doc->num_words == doc->words_capacity && !grow_words(doc))
+		return -1;
+	if ((doc->num_words + 1) * 2 > doc->word_ids_mask + 1)
+	{
+		if (!grow_word_ids(doc))
+			return -1;
+		slot = (size_t) hash & doc->word_ids_mask;
+		while (doc->word_ids[slot] != 0)
+			slot = (slot + 1) & doc->word_ids_mask;
+	}
+	stats = &doc->words[doc->num_words];
+	memset(stats, 0, sizeof(*stats));
+	stats->lower = lower;
+	stats->lower_len = lower_len;
+	doc->word_ids[slot] = (uint32_t) (doc->num_words + 1);
+	return (int32_t) doc->num_words++;
 }
 
 /*
@@ -428,13 +532,13 @@ aa_ner_doc_phrase_key(const AaNerDoc *doc, size_t first, size_t count,
 	for (size_t i = first; i < first + count; i++)
 	{
 		const AaNerTokenInfo *info = &doc->info[i];
-		size_t		need = info->lower_len + (i > first ? 1 : 0);
+		size_t		need = (size_t) info->lower_len + (i > first ? 1 : 0);
 
 		if (need > buflen - len)
 			return 0;
 		if (i > first)
 			buf[len++] = ' ';
-		memcpy(buf + len, info->lower, info->lower_len);
+		memcpy(buf + len, token_lower(doc, i), info->lower_len);
 		len += info->lower_len;
 	}
 	return len;
@@ -474,11 +578,11 @@ mark_gazetteer_phrases(AaNerDoc *doc, size_t begin, size_t end)
 			unsigned int found;
 			unsigned int types;
 
-			if (last->lower_len + 1 > sizeof(key) - len)
+			if ((size_t) last->lower_len + 1 > sizeof(key) - len)
 				break;
 			if (count > 1)
 				key[len++] = ' ';
-			memcpy(key + len, last->lower, last->lower_len);
+			memcpy(key + len, token_lower(doc, i + count - 1), last->lower_len);
 			len += last->lower_len;
 			found = aa_ner_gazetteer_lookup(doc->gazetteer,
 											aa_ner_gazetteer_hash(key, len));
@@ -498,6 +602,8 @@ mark_gazetteer_phrases(AaNerDoc *doc, size_t begin, size_t end)
 /*
  * Prepare a document: lower forms, shapes, which sentences are all in
  * capitals, how the document writes each word, and the decoding order.
+ * Every loop over the tokens counts its steps and stops when the
+ * interrupt check asks (see tagger.h).
  */
 bool
 aa_ner_doc_init(AaNerDoc *doc, const AaNerToken *tokens, size_t num_tokens,
@@ -506,11 +612,11 @@ aa_ner_doc_init(AaNerDoc *doc, const AaNerToken *tokens, size_t num_tokens,
 				const AaNerAllocator *allocator)
 {
 	size_t		total_bytes = 0;
-	size_t		table_size = 16;
 	size_t		next_order = 0;
 	size_t		words = 0;
 	size_t		capitalised = 0;
 	size_t		all_upper = 0;
+	size_t		steps = 0;
 	AaBuf		scratch = {NULL, 0, 0};
 
 	memset(doc, 0, sizeof(*doc));
@@ -522,23 +628,36 @@ aa_ner_doc_init(AaNerDoc *doc, const AaNerToken *tokens, size_t num_tokens,
 	doc->sentence_bounds = sentence_bounds;
 	doc->num_sentences = num_sentences;
 
+	if (num_tokens > MAX_DOC_TOKENS)
+		return false;
 	for (size_t i = 0; i < num_tokens; i++)
+	{
+		if (tokens[i].len > MAX_TOKEN_BYTES || cancel_requested(&steps))
+			return false;
 		total_bytes += tokens[i].len;
-	while (table_size < 2 * num_tokens)
-		table_size *= 2;
+	}
+
+	/*
+	 * Lower forms that differ from the text take at most about as many
+	 * bytes as the text (twice, for the rare letters ICU lengthens); the
+	 * arena is never touched beyond what is used.  Offsets are 32-bit.
+	 */
 	doc->arena_size = total_bytes * 2 + 16;
+	if (doc->arena_size > MAX_TOKEN_BYTES)
+		doc->arena_size = MAX_TOKEN_BYTES;
 	doc->arena = doc_alloc(doc, doc->arena_size);
 	doc->info = doc_alloc(doc, sizeof(AaNerTokenInfo) * (num_tokens + 1));
-	doc->words = doc_alloc(doc, sizeof(AaNerWordStats) * table_size);
+	doc->words_capacity = 64;
+	doc->words = doc_alloc(doc, sizeof(AaNerWordStats) * doc->words_capacity);
+	doc->word_ids_mask = 127;
+	doc->word_ids = doc_alloc(doc, sizeof(uint32_t) * (doc->word_ids_mask + 1));
 	doc->sentence_all_caps = doc_alloc(doc, sizeof(bool) * (num_sentences + 1));
 	doc->sentence_order = doc_alloc(doc, sizeof(size_t) * (num_sentences + 1));
-	doc->words_mask = table_size - 1;
 	if (doc->arena == NULL || doc->info == NULL || doc->words == NULL ||
-		doc->sentence_all_caps == NULL || doc->sentence_order == NULL)
-	{
-		aa_ner_doc_free(doc);
-		return false;
-	}
+		doc->word_ids == NULL || doc->sentence_all_caps == NULL ||
+		doc->sentence_order == NULL)
+		goto fail;
+	memset(doc->word_ids, 0, sizeof(uint32_t) * (doc->word_ids_mask + 1));
 
 	for (size_t s = 0; s < num_sentences; s++)
 	{
@@ -552,9 +671,14 @@ aa_ner_doc_init(AaNerDoc *doc, const AaNerToken *tokens, size_t num_tokens,
 		{
 			AaNerTokenInfo *info = &doc->info[i];
 
+			if (cancel_requested(&steps))
+				goto fail;
 			store_lower_form(doc, &tokens[i], info, &scratch);
 			compute_shape(tokens[i].text, tokens[i].len, info);
 			info->word_index = -1;
+			info->sentence_initial = false;
+			info->gazetteer_begin = 0;
+			info->gazetteer_inside = 0;
 			if (info->case_class != CASE_NONE)
 			{
 				words++;
@@ -564,7 +688,9 @@ aa_ner_doc_init(AaNerDoc *doc, const AaNerToken *tokens, size_t num_tokens,
 					all_upper++;
 				info->sentence_initial = before_first_word;
 				before_first_word = false;
-				info->word_index = word_slot(doc, info->lower, info->lower_len);
+				info->word_index = word_index_of(doc, token_lower(doc, i), info->lower_len);
+				if (info->word_index < 0)
+					goto fail;
 				if (info->case_class != CASE_LOWER || tokens[i].len > 1)
 				{
 					cased++;
@@ -597,6 +723,8 @@ aa_ner_doc_init(AaNerDoc *doc, const AaNerToken *tokens, size_t num_tokens,
 			AaNerTokenInfo *info = &doc->info[i];
 			AaNerWordStats *w;
 
+			if (cancel_requested(&steps))
+				goto fail;
 			if (info->word_index < 0)
 				continue;
 			w = &doc->words[info->word_index];
@@ -609,16 +737,38 @@ aa_ner_doc_init(AaNerDoc *doc, const AaNerToken *tokens, size_t num_tokens,
 
 	if (gazetteer != NULL && gazetteer->entries != NULL)
 		for (size_t s = 0; s < num_sentences; s++)
+		{
+			size_t		n = sentence_bounds[s + 1] - sentence_bounds[s];
+
+			/* counted by sentence: a check at least every interval */
+			if ((steps % AA_DUP_CHECK_INTERVAL) + n >= AA_DUP_CHECK_INTERVAL &&
+				aa_dup_interrupted())
+				goto fail;
+			steps += n;
 			mark_gazetteer_phrases(doc, sentence_bounds[s], sentence_bounds[s + 1]);
+		}
 
 	/* Decode ordinary sentences first, all-caps ones (headlines) last. */
 	for (size_t s = 0; s < num_sentences; s++)
+	{
+		if (cancel_requested(&steps))
+			goto fail;
 		if (!doc->sentence_all_caps[s])
 			doc->sentence_order[next_order++] = s;
+	}
 	for (size_t s = 0; s < num_sentences; s++)
+	{
+		if (cancel_requested(&steps))
+			goto fail;
 		if (doc->sentence_all_caps[s])
 			doc->sentence_order[next_order++] = s;
+	}
 	return true;
+
+fail:
+	aa_buf_free(&scratch);
+	aa_ner_doc_free(doc);
+	return false;
 }
 
 /*
@@ -627,7 +777,7 @@ aa_ner_doc_init(AaNerDoc *doc, const AaNerToken *tokens, size_t num_tokens,
 void
 aa_ner_doc_free(AaNerDoc *doc)
 {
-	void	   *parts[] = {doc->arena, doc->info, doc->words,
+	void	   *parts[] = {doc->arena, doc->info, doc->words, doc->word_ids,
 	doc->sentence_all_caps, doc->sentence_order};
 
 	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
@@ -636,6 +786,8 @@ aa_ner_doc_free(AaNerDoc *doc)
 	doc->arena = NULL;
 	doc->info = NULL;
 	doc->words = NULL;
+	doc->word_ids = NULL;
+	doc->num_words = 0;
 	doc->sentence_all_caps = NULL;
 	doc->sentence_order = NULL;
 }
@@ -780,7 +932,7 @@ aa_ner_doc_features(const AaNerDoc *doc, size_t sentence,
 			{
 				const AaNerTokenInfo *o = &doc->info[begin + j];
 
-				lw[d + 2] = o->lower;
+				lw[d + 2] = token_lower(doc, begin + j);
 				lwlen[d + 2] = o->lower_len;
 				sh[d + 2] = o->short_shape;
 				shlen[d + 2] = strlen(o->short_shape);
@@ -1015,6 +1167,9 @@ aa_ner_viterbi(const float *emission, size_t n, const float *transition,
 /*
  * Tag a document with a model: for each sentence in decoding order, sum
  * the weight rows of its features, run Viterbi and commit the result.
+ * Besides per_sentence, the interrupt check of shingle.h is asked every
+ * AA_DUP_CHECK_INTERVAL tokens; when it says stop, the memory is freed
+ * and the result is false.
  */
 bool
 aa_ner_tag_document(const AaNerModel *model, const AaNerToken *tokens,
@@ -1035,6 +1190,7 @@ aa_ner_tag_document(const AaNerModel *model, const AaNerToken *tokens,
 	int		   *backpointers;
 	float		transition[(AA_NER_MAX_LABELS + 1) * AA_NER_MAX_LABELS];
 	bool		ok;
+	size_t		steps = 0;
 
 	for (int l = 0; l < L; l++)
 		names[l] = model->label_names[l];
@@ -1042,8 +1198,12 @@ aa_ner_tag_document(const AaNerModel *model, const AaNerToken *tokens,
 	for (int i = 0; i < (L + 1) * L; i++)
 		transition[i] = model->transitions[i] * model->weight_scale;
 	for (size_t s = 0; s < num_sentences; s++)
+	{
+		if (cancel_requested(&steps))
+			return false;
 		if (sentence_bounds[s + 1] - sentence_bounds[s] > longest)
 			longest = sentence_bounds[s + 1] - sentence_bounds[s];
+	}
 
 	if (!aa_ner_doc_init(&doc, tokens, num_tokens, sentence_bounds, num_sentences,
 						 model->hash_seed, &model->gazetteer, allocator))
@@ -1063,6 +1223,14 @@ aa_ner_tag_document(const AaNerModel *model, const AaNerToken *tokens,
 
 		if (per_sentence != NULL)
 			per_sentence(per_sentence_arg);
+		/* counted by sentence: a check at least every interval */
+		if ((steps % AA_DUP_CHECK_INTERVAL) + n + 1 >= AA_DUP_CHECK_INTERVAL &&
+			aa_dup_interrupted())
+		{
+			ok = false;
+			break;
+		}
+		steps += n + 1;
 		if (n == 0)
 			continue;
 		aa_ner_doc_features(&doc, s, features, counts);
@@ -1111,6 +1279,7 @@ aa_ner_spans(const int *labels, size_t num_tokens, const AaNerLabelSet *label_se
 {
 	size_t		count = 0;
 	bool		open = false;
+	int			open_type = -1;
 
 	for (size_t i = 0; i < num_tokens; i++)
 	{
@@ -1130,16 +1299,21 @@ aa_ner_spans(const int *labels, size_t num_tokens, const AaNerLabelSet *label_se
 			open = false;
 			continue;
 		}
-		if (prefix == 'I' && open && spans[count - 1].type == type)
+		if (prefix == 'I' && open && open_type == type)
 		{
-			spans[count - 1].end_token = i + 1;
+			if (spans != NULL)
+				spans[count - 1].end_token = i + 1;
 			continue;
 		}
-		spans[count].first_token = i;
-		spans[count].end_token = i + 1;
-		spans[count].type = type;
+		if (spans != NULL)
+		{
+			spans[count].first_token = i;
+			spans[count].end_token = i + 1;
+			spans[count].type = type;
+		}
 		count++;
 		open = true;
+		open_type = type;
 	}
 	return count;
 }
@@ -1258,10 +1432,15 @@ aa_ner_resolve_entities(const AaNerSpan *spans, size_t num_spans,
 	size_t		suffixes = 0;
 	EntityEntry *table;
 	EntityEntry **entry_of;
+	size_t		steps = 0;
+	bool		ok = true;
 
 	for (size_t i = 0; i < num_spans; i++)
 	{
 		size_t		len = spans[i].end_token - spans[i].first_token;
+
+		if (cancel_requested(&steps))
+			return false;
 
 		if (spans[i].type == 0 && len >= 2 && len <= MAX_NAME_TOKENS)
 			suffixes += len - 1;
@@ -1282,21 +1461,32 @@ aa_ner_resolve_entities(const AaNerSpan *spans, size_t num_spans,
 	memset(table, 0, sizeof(EntityEntry) * slots);
 
 	/* Every name: its earliest mixed-case spelling. */
-	for (size_t i = 0; i < num_spans; i++)
+	for (size_t i = 0; ok && i < num_spans; i++)
 	{
-		EntityEntry *e = entity_entry(table, mask,
-									  folded_text_hash(tokens, spans[i].first_token,
-													   spans[i].end_token));
+		EntityEntry *e;
 
+		if (cancel_requested(&steps))
+		{
+			ok = false;
+			break;
+		}
+		e = entity_entry(table, mask,
+						 folded_text_hash(tokens, spans[i].first_token,
+										  spans[i].end_token));
 		entry_of[i] = e;
 		if (e->first_cased == NO_SPAN && !span_case_uninformative(&spans[i], tokens))
 			e->first_cased = i;
 	}
 	/* The last words of people's names: "Gerasimov" of "Valery Gerasimov". */
-	for (size_t j = 0; j < num_spans; j++)
+	for (size_t j = 0; ok && j < num_spans; j++)
 	{
 		size_t		len = spans[j].end_token - spans[j].first_token;
 
+		if (cancel_requested(&steps))
+		{
+			ok = false;
+			break;
+		}
 		if (spans[j].type != 0 || len < 2 || len > MAX_NAME_TOKENS ||
 			span_case_uninformative(&spans[j], tokens))
 			continue;
@@ -1316,12 +1506,18 @@ aa_ner_resolve_entities(const AaNerSpan *spans, size_t num_spans,
 	 * name.  Then mentions without case information take whatever their
 	 * mixed-case spelling resolved to, earlier or later in the document.
 	 */
-	for (size_t pass = 0; pass < 2; pass++)
+	for (size_t pass = 0; ok && pass < 2; pass++)
 		for (size_t i = 0; i < num_spans; i++)
 		{
 			EntityEntry *e = entry_of[i];
-			bool		uninformative = span_case_uninformative(&spans[i], tokens);
+			bool		uninformative;
 
+			if (cancel_requested(&steps))
+			{
+				ok = false;
+				break;
+			}
+			uninformative = span_case_uninformative(&spans[i], tokens);
 			if (uninformative != (pass == 1))
 				continue;
 			canonical_span[i] = i;
@@ -1336,7 +1532,7 @@ aa_ner_resolve_entities(const AaNerSpan *spans, size_t num_spans,
 
 	allocator->release(allocator->context, table);
 	allocator->release(allocator->context, entry_of);
-	return true;
+	return ok;
 }
 
 /*

@@ -19,7 +19,16 @@
  * that history.
  *
  * Memory comes from a caller-supplied allocator, so the PostgreSQL glue
- * can use palloc and the command-line tools malloc.
+ * can use palloc and the command-line tools malloc.  The document's tables
+ * cost 40 bytes per token (AaNerTokenInfo), the lower-cased forms of the
+ * tokens whose lower case differs from their text, 40 bytes per distinct
+ * lower-cased word plus a table of 4-byte indexes at most half full, and
+ * a few bytes per sentence; nothing is allocated per token beyond that.
+ *
+ * The loops over a document's tokens ask aa_dup_interrupted() (shingle.h)
+ * every AA_DUP_CHECK_INTERVAL tokens and stop, freeing what they
+ * allocated and returning false, when it says a cancel is pending; the
+ * caller then tells a cancel from a lack of memory the same way.
  *
  * This file is part of the core: it includes no PostgreSQL header.
  *
@@ -93,12 +102,17 @@ typedef struct AaNerDoc
 	const size_t *sentence_bounds;	/* num_sentences + 1 token indexes */
 	size_t		num_sentences;
 	AaNerTokenInfo *info;		/* num_tokens entries */
-	char	   *arena;			/* lower-cased forms */
+	char	   *arena;			/* lower-cased forms that differ from the
+								 * token's text */
 	size_t		arena_size;
 	size_t		arena_used;
 	const AaNerGazetteer *gazetteer;	/* NULL for none */
-	AaNerWordStats *words;		/* open-addressing table by lower form */
-	size_t		words_mask;
+	AaNerWordStats *words;		/* one entry per distinct lower form */
+	size_t		num_words;
+	size_t		words_capacity;
+	uint32_t   *word_ids;		/* open addressing: index in words + 1, 0
+								 * for an empty slot */
+	size_t		word_ids_mask;
 	bool	   *sentence_all_caps;
 	char		case_regime;	/* 'n' ordinary, 'l' small letters, 'u'
 								 * capitals */
@@ -119,7 +133,9 @@ extern void aa_ner_labelset_init(AaNerLabelSet *labels,
 /*
  * Prepare a document for tagging.  sentence_bounds has num_sentences + 1
  * entries, ascending, the first 0 and the last num_tokens.  Returns false
- * when memory runs out (nothing is left allocated then).
+ * when memory runs out, when the interrupt check asks to stop, or for a
+ * document beyond the tagger's limits (2^31 - 2 tokens, 4 GB per token);
+ * nothing is left allocated then.
  */
 extern bool aa_ner_doc_init(AaNerDoc *doc, const AaNerToken *tokens,
 							size_t num_tokens, const size_t *sentence_bounds,
@@ -169,8 +185,10 @@ extern void aa_ner_viterbi(const float *emission, size_t n,
 /*
  * Tag a whole document with a loaded model: labels_out gets one label
  * index (into model->label_names) per token.  per_sentence, if not NULL,
- * is called before each sentence (the glue checks for interrupts there).
- * Returns false when memory runs out.
+ * is called before each sentence (the glue checks for interrupts there; it
+ * may not return, everything being allocated through the allocator).
+ * Returns false when memory runs out or the interrupt check of shingle.h
+ * asks to stop (see aa_ner_doc_init).
  */
 extern bool aa_ner_tag_document(const AaNerModel *model,
 								const AaNerToken *tokens, size_t num_tokens,
@@ -182,8 +200,8 @@ extern bool aa_ner_tag_document(const AaNerModel *model,
 
 /*
  * Collect the entities of a labelled token sequence into spans (room for
- * num_tokens spans); returns how many.  An I- label without a matching
- * entity before it starts a new entity.
+ * num_tokens spans, or NULL to count them only); returns how many.  An I-
+ * label without a matching entity before it starts a new entity.
  */
 extern size_t aa_ner_spans(const int *labels, size_t num_tokens,
 						   const AaNerLabelSet *label_set, AaNerSpan *spans);
@@ -195,7 +213,8 @@ extern size_t aa_ner_spans(const int *labels, size_t num_tokens,
  * ending in the same words ("Valery Gerasimov" for a later "Gerasimov");
  * a mention without case information ("TALIBAN" in a headline, or
  * lower-case text) takes the mixed-case spelling found anywhere in the
- * document.  Returns false when memory runs out.
+ * document.  Returns false when memory runs out or the interrupt check of
+ * shingle.h asks to stop.
  */
 extern bool aa_ner_resolve_entities(const AaNerSpan *spans, size_t num_spans,
 									const AaNerToken *tokens,

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include "core/ner_model.h"
+#include "core/shingle.h"
 #include "core/tagger.h"
 #include "core/tokenizer.h"
 #include "tap.h"
@@ -451,6 +452,75 @@ tag_sentence(const AaNerModel *model, const char *sentence, char *out, size_t ou
 	free(copy);
 }
 
+/* Interrupt checks for test_cancel: after how many calls to say stop. */
+static int calls_before_cancel;
+
+/* Say stop once calls_before_cancel calls have been made. */
+static bool
+cancel_after_some_calls(void)
+{
+	return calls_before_cancel-- <= 0;
+}
+
+/*
+ * A long document is tagged in full without an interrupt check, and
+ * stopped when the check says so: at its first check (in the set-up),
+ * later (in decoding), and in entity resolution, each time returning
+ * false with everything freed (ASan reports any leak).
+ */
+static void
+test_cancel(const AaNerModel *model)
+{
+	size_t		n = 60000;
+	AaNerToken *tokens = malloc(sizeof(AaNerToken) * n);
+	int		   *labels = malloc(sizeof(int) * n);
+	size_t	   *bounds = malloc(sizeof(size_t) * (n / 6 + 1));
+	AaNerSpan  *spans = malloc(sizeof(AaNerSpan) * n);
+	size_t	   *canonical = malloc(sizeof(size_t) * n);
+	static const char *const words[] = {"Valery", "Gerasimov", "visited", "Moscow", "today", "."};
+	AaNerLabelSet set;
+	const char *names[AA_NER_MAX_LABELS] = {0};
+	size_t		num_spans;
+
+	for (size_t i = 0; i < n; i++)
+	{
+		tokens[i].text = words[i % 6];
+		tokens[i].len = strlen(words[i % 6]);
+	}
+	for (size_t s = 0; s <= n / 6; s++)
+		bounds[s] = s * 6;
+	for (int l = 0; l < model->num_labels; l++)
+		names[l] = model->label_names[l];
+	aa_ner_labelset_init(&set, names, model->num_labels);
+
+	tap_check(aa_ner_tag_document(model, tokens, n, bounds, n / 6, labels, &allocator, NULL, NULL),
+		  "60,000 tokens are tagged without an interrupt check");
+	num_spans = aa_ner_spans(labels, n, &set, NULL);
+	tap_check(num_spans == aa_ner_spans(labels, n, &set, spans) && num_spans >= n / 6,
+		  "aa_ner_spans counts without an output array as with one");
+	tap_check(aa_ner_resolve_entities(spans, num_spans, tokens, canonical, &allocator),
+		  "the mentions are resolved");
+
+	aa_dup_set_interrupt_check(cancel_after_some_calls);
+	calls_before_cancel = 0;
+	tap_check(!aa_ner_tag_document(model, tokens, n, bounds, n / 6, labels, &allocator, NULL, NULL),
+		  "a cancel at the first check stops tagging (in the set-up)");
+	calls_before_cancel = 70;	/* past the ~62 checks of the set-up */
+	tap_check(!aa_ner_tag_document(model, tokens, n, bounds, n / 6, labels, &allocator, NULL, NULL),
+		  "a cancel at a later check stops tagging (in decoding)");
+	calls_before_cancel = 0;
+	tap_check(!aa_ner_resolve_entities(spans, num_spans, tokens, canonical, &allocator),
+		  "a cancel stops entity resolution");
+	aa_dup_set_interrupt_check(NULL);
+	tap_check(aa_ner_tag_document(model, tokens, n, bounds, n / 6, labels, &allocator, NULL, NULL),
+		  "without the check, the same document is tagged again");
+	free(tokens);
+	free(labels);
+	free(bounds);
+	free(spans);
+	free(canonical);
+}
+
 /*
  * The shipped model loads and tags plain sentences; odd input does not
  * crash it.
@@ -510,6 +580,7 @@ test_shipped_model(void)
 	free(long_token);
 	tap_check(aa_ner_tag_document(&model, odd, 0, bounds, 0, labels, &allocator, NULL, NULL),
 		  "a document without tokens is fine");
+	test_cancel(&model);
 	aa_ner_model_close(&model);
 }
 
