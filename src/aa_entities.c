@@ -338,10 +338,10 @@ cursor_advance(CharCursor *cursor, size_t target)
  * table on top.
  *
  * Memory: per token, 17 bytes here (the token's place and length, and the
- * line breaks before it), 4 for its label and the tagger's 40 (tagger.h),
- * so about 60 bytes plus the lower-cased capitalised words, the distinct
- * words, the sentences and the mentions (test/sql_big_documents.sh
- * measures it).
+ * line breaks before it), 4 for its label and the tagger's 16 (tagger.h),
+ * plus the lower-cased capitalised words, the distinct words, the
+ * sentences and the mentions: 49 bytes per token on news text, 98 when
+ * every word is distinct (test/sql_big_documents.sh).
  */
 Datum
 aa_entity_mentions(PG_FUNCTION_ARGS)

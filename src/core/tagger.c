@@ -40,18 +40,17 @@ typedef enum CaseClass
 } CaseClass;
 
 /*
- * What the tagger keeps per token: 40 bytes, the bulk of its memory on a
+ * What the tagger keeps per token: 16 bytes, the bulk of its memory on a
  * long document, hence the 32-bit fields (aa_ner_doc_init refuses
- * documents that do not fit them).
+ * documents that do not fit them).  Word shapes are not kept: they are
+ * computed again for each sentence as it is decoded (AaNerShape).
  */
 struct AaNerTokenInfo
 {
 	uint32_t	lower_offset;	/* lower-cased form in the arena, or
 								 * LOWER_IS_TEXT */
 	uint32_t	lower_len;
-	int32_t		word_index;		/* index in doc->words, -1 if no letters */
-	char		short_shape[SHORT_SHAPE_LEN + 2];	/* "Xx", "X.X.", "d-d" */
-	char		long_shape[LONG_SHAPE_LEN + 2]; /* "Xxxxx", "dddd-dd-dd" */
+	int32_t		word_index;		/* see word_stats(), -1 if no letters */
 	uint8_t		case_class;		/* a CaseClass */
 	bool		sentence_initial;	/* first word of its sentence, or after
 									 * an opening quote there */
@@ -59,6 +58,23 @@ struct AaNerTokenInfo
 									 * here */
 	uint8_t		gazetteer_inside;	/* types of phrases continuing here */
 };
+
+/* A token's word shapes, computed when its sentence is decoded. */
+struct AaNerShape
+{
+	char		short_shape[SHORT_SHAPE_LEN + 2];	/* "Xx", "X.X.", "d-d" */
+	char		long_shape[LONG_SHAPE_LEN + 2]; /* "Xxxxx", "dddd-dd-dd" */
+	uint8_t		short_len;
+	uint8_t		long_len;
+};
+
+/*
+ * Word entries come in chunks of WORD_CHUNK entries that never move, so
+ * that adding words never copies the ones before (no moment with two
+ * copies of the table).
+ */
+#define WORD_CHUNK_BITS 12
+#define WORD_CHUNK ((size_t) 1 << WORD_CHUNK_BITS)
 
 /* lower_offset of a token whose lower-cased form is its own text. */
 #define LOWER_IS_TEXT UINT32_MAX
@@ -86,6 +102,13 @@ static inline bool
 cancel_requested(size_t *steps)
 {
 	return (++*steps % AA_DUP_CHECK_INTERVAL) == 0 && aa_dup_interrupted();
+}
+
+/* The statistics entry of word index w. */
+static inline AaNerWordStats *
+word_stats(const AaNerDoc *doc, size_t w)
+{
+	return &doc->words[w >> WORD_CHUNK_BITS][w & (WORD_CHUNK - 1)];
 }
 
 /* The lower-cased form of token i of a prepared document. */
@@ -287,11 +310,12 @@ shape_char(unsigned int cp)
 }
 
 /*
- * Compute the shapes and casing class of a token.  The long shape maps
- * each character; the short shape also collapses runs ("Xxxxx" -> "Xx").
+ * Compute the shapes of a token and return its casing class.  The long
+ * shape maps each character; the short shape also collapses runs
+ * ("Xxxxx" -> "Xx").
  */
-static void
-compute_shape(const char *text, size_t len, AaNerTokenInfo *info)
+static CaseClass
+compute_shape(const char *text, size_t len, AaNerShape *shape)
 {
 	size_t		pos = 0;
 	int			long_len = 0;
@@ -318,31 +342,32 @@ compute_shape(const char *text, size_t len, AaNerTokenInfo *info)
 				uppers++;
 		}
 		if (long_len < LONG_SHAPE_LEN)
-			info->long_shape[long_len++] = c;
+			shape->long_shape[long_len++] = c;
 		else if (long_len == LONG_SHAPE_LEN)
-			info->long_shape[long_len++] = '~';
+			shape->long_shape[long_len++] = '~';
 		if (c != last)
 		{
 			if (short_len < SHORT_SHAPE_LEN)
-				info->short_shape[short_len++] = c;
+				shape->short_shape[short_len++] = c;
 			else if (short_len == SHORT_SHAPE_LEN)
-				info->short_shape[short_len++] = '~';
+				shape->short_shape[short_len++] = '~';
 		}
 		last = c;
 	}
-	info->long_shape[long_len] = '\0';
-	info->short_shape[short_len] = '\0';
+	shape->long_shape[long_len] = '\0';
+	shape->short_shape[short_len] = '\0';
+	shape->long_len = (uint8_t) long_len;
+	shape->short_len = (uint8_t) short_len;
 
 	if (letters == 0)
-		info->case_class = CASE_NONE;
+		return CASE_NONE;
 	else if (uppers == 0)
-		info->case_class = CASE_LOWER;
+		return CASE_LOWER;
 	else if (uppers == letters && letters >= 2)
-		info->case_class = CASE_UPPER;
+		return CASE_UPPER;
 	else if (first_letter_upper)
-		info->case_class = CASE_TITLE;
-	else
-		info->case_class = CASE_MIXED;
+		return CASE_TITLE;
+	return CASE_MIXED;
 }
 
 /*
@@ -429,7 +454,7 @@ grow_word_ids(AaNerDoc *doc)
 	memset(ids, 0, sizeof(uint32_t) * slots);
 	for (size_t w = 0; w < doc->num_words; w++)
 	{
-		const AaNerWordStats *stats = &doc->words[w];
+		const AaNerWordStats *stats = word_stats(doc, w);
 		size_t		slot = (size_t) XXH3_64bits(stats->lower, stats->lower_len) & (slots - 1);
 
 		while (ids[slot] != 0)
@@ -442,19 +467,33 @@ grow_word_ids(AaNerDoc *doc)
 	return true;
 }
 
-/* Give the word entries twice the room.  Returns false when out of memory. */
+/*
+ * Add a chunk of word entries (and, when full, give the list of chunks
+ * twice the room).  Returns false when memory runs out.
+ */
 static bool
-grow_words(AaNerDoc *doc)
+add_word_chunk(AaNerDoc *doc)
 {
-	size_t		capacity = doc->words_capacity * 2;
-	AaNerWordStats *words = doc_alloc(doc, sizeof(AaNerWordStats) * capacity);
+	size_t		chunks = doc->words_capacity / WORD_CHUNK;
+	AaNerWordStats *chunk;
 
-	if (words == NULL)
+	if (chunks == doc->word_chunks_capacity)
+	{
+		size_t		capacity = doc->word_chunks_capacity * 2;
+		AaNerWordStats **list = doc_alloc(doc, sizeof(AaNerWordStats *) * capacity);
+
+		if (list == NULL)
+			return false;
+		memcpy(list, doc->words, sizeof(AaNerWordStats *) * chunks);
+		doc->allocator.release(doc->allocator.context, doc->words);
+		doc->words = list;
+		doc->word_chunks_capacity = capacity;
+	}
+	chunk = doc_alloc(doc, sizeof(AaNerWordStats) * WORD_CHUNK);
+	if (chunk == NULL)
 		return false;
-	memcpy(words, doc->words, sizeof(AaNerWordStats) * doc->num_words);
-	doc->allocator.release(doc->allocator.context, doc->words);
-	doc->words = words;
-	doc->words_capacity = capacity;
+	doc->words[chunks] = chunk;
+	doc->words_capacity += WORD_CHUNK;
 	return true;
 }
 
@@ -477,14 +516,14 @@ word_index_of(AaNerDoc *doc, const char *lower, uint32_t lower_len)
 
 		if (id == 0)
 			break;
-		stats = &doc->words[id - 1];
+		stats = word_stats(doc, id - 1);
 		if (stats->lower_len == lower_len && memcmp(stats->lower, lower, lower_len) == 0)
 			return (int32_t) (id - 1);
 		slot = (slot + 1) & doc->word_ids_mask;
 	}
 
 	/* a new word */
-	if (doc->num_words == doc->words_capacity && !grow_words(doc))
+	if (doc->num_words == doc->words_capacity && !add_word_chunk(doc))
 		return -1;
 	if ((doc->num_words + 1) * 2 > doc->word_ids_mask + 1)
 	{
@@ -494,7 +533,7 @@ word_index_of(AaNerDoc *doc, const char *lower, uint32_t lower_len)
 		while (doc->word_ids[slot] != 0)
 			slot = (slot + 1) & doc->word_ids_mask;
 	}
-	stats = &doc->words[doc->num_words];
+	stats = word_stats(doc, doc->num_words);
 	memset(stats, 0, sizeof(*stats));
 	stats->lower = lower;
 	stats->lower_len = lower_len;
@@ -617,7 +656,9 @@ aa_ner_doc_init(AaNerDoc *doc, const AaNerToken *tokens, size_t num_tokens,
 	size_t		capitalised = 0;
 	size_t		all_upper = 0;
 	size_t		steps = 0;
+	size_t		longest = 1;
 	AaBuf		scratch = {NULL, 0, 0};
+	AaNerShape	shape;
 
 	memset(doc, 0, sizeof(*doc));
 	doc->allocator = *allocator;
@@ -636,6 +677,13 @@ aa_ner_doc_init(AaNerDoc *doc, const AaNerToken *tokens, size_t num_tokens,
 			return false;
 		total_bytes += tokens[i].len;
 	}
+	for (size_t s = 0; s < num_sentences; s++)
+	{
+		if (cancel_requested(&steps))
+			return false;
+		if (sentence_bounds[s + 1] - sentence_bounds[s] > longest)
+			longest = sentence_bounds[s + 1] - sentence_bounds[s];
+	}
 
 	/*
 	 * Lower forms that differ from the text take at most about as many
@@ -647,15 +695,17 @@ aa_ner_doc_init(AaNerDoc *doc, const AaNerToken *tokens, size_t num_tokens,
 		doc->arena_size = MAX_TOKEN_BYTES;
 	doc->arena = doc_alloc(doc, doc->arena_size);
 	doc->info = doc_alloc(doc, sizeof(AaNerTokenInfo) * (num_tokens + 1));
-	doc->words_capacity = 64;
-	doc->words = doc_alloc(doc, sizeof(AaNerWordStats) * doc->words_capacity);
+	doc->word_chunks_capacity = 16;
+	doc->words = doc_alloc(doc, sizeof(AaNerWordStats *) * doc->word_chunks_capacity);
 	doc->word_ids_mask = 127;
 	doc->word_ids = doc_alloc(doc, sizeof(uint32_t) * (doc->word_ids_mask + 1));
 	doc->sentence_all_caps = doc_alloc(doc, sizeof(bool) * (num_sentences + 1));
 	doc->sentence_order = doc_alloc(doc, sizeof(size_t) * (num_sentences + 1));
+	doc->shapes = doc_alloc(doc, sizeof(AaNerShape) * longest);
+	doc->shapes_capacity = longest;
 	if (doc->arena == NULL || doc->info == NULL || doc->words == NULL ||
 		doc->word_ids == NULL || doc->sentence_all_caps == NULL ||
-		doc->sentence_order == NULL)
+		doc->sentence_order == NULL || doc->shapes == NULL)
 		goto fail;
 	memset(doc->word_ids, 0, sizeof(uint32_t) * (doc->word_ids_mask + 1));
 
@@ -674,7 +724,7 @@ aa_ner_doc_init(AaNerDoc *doc, const AaNerToken *tokens, size_t num_tokens,
 			if (cancel_requested(&steps))
 				goto fail;
 			store_lower_form(doc, &tokens[i], info, &scratch);
-			compute_shape(tokens[i].text, tokens[i].len, info);
+			info->case_class = (uint8_t) compute_shape(tokens[i].text, tokens[i].len, &shape);
 			info->word_index = -1;
 			info->sentence_initial = false;
 			info->gazetteer_begin = 0;
@@ -727,7 +777,7 @@ aa_ner_doc_init(AaNerDoc *doc, const AaNerToken *tokens, size_t num_tokens,
 				goto fail;
 			if (info->word_index < 0)
 				continue;
-			w = &doc->words[info->word_index];
+			w = word_stats(doc, info->word_index);
 			if (info->case_class == CASE_LOWER)
 				w->lower_count++;
 			else if (info->case_class == CASE_TITLE && !info->sentence_initial &&
@@ -778,18 +828,23 @@ void
 aa_ner_doc_free(AaNerDoc *doc)
 {
 	void	   *parts[] = {doc->arena, doc->info, doc->words, doc->word_ids,
-	doc->sentence_all_caps, doc->sentence_order};
+	doc->sentence_all_caps, doc->sentence_order, doc->shapes};
 
+	if (doc->words != NULL)
+		for (size_t c = 0; c < doc->words_capacity / WORD_CHUNK; c++)
+			doc->allocator.release(doc->allocator.context, doc->words[c]);
 	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
 		if (parts[i] != NULL)
 			doc->allocator.release(doc->allocator.context, parts[i]);
 	doc->arena = NULL;
 	doc->info = NULL;
 	doc->words = NULL;
-	doc->word_ids = NULL;
 	doc->num_words = 0;
+	doc->words_capacity = 0;
+	doc->word_ids = NULL;
 	doc->sentence_all_caps = NULL;
 	doc->sentence_order = NULL;
+	doc->shapes = NULL;
 }
 
 /*
@@ -806,7 +861,7 @@ history_code(const AaNerDoc *doc, int64_t word_index)
 
 	if (word_index < 0)
 		return '-';
-	w = &doc->words[word_index];
+	w = word_stats(doc, word_index);
 	for (int t = 0; t <= AA_NER_NUM_TYPES; t++)
 		if (w->history[t] > best)
 		{
@@ -828,7 +883,7 @@ doc_case_code(const AaNerDoc *doc, int64_t word_index)
 
 	if (word_index < 0)
 		return 'N';
-	w = &doc->words[word_index];
+	w = word_stats(doc, word_index);
 	if (w->title_inside > 0 && w->lower_count > 0)
 		return 'B';
 	if (w->title_inside > 0)
@@ -893,7 +948,12 @@ aa_ner_doc_features(const AaNerDoc *doc, size_t sentence,
 	bool		short_sentence = n <= 4;
 	bool		first_sentence = sentence == 0;
 	uint32_t	seed = doc->hash_seed;
+	AaNerShape *shapes = doc->shapes;	/* scratch for this sentence */
 
+	/* n <= shapes_capacity: aa_ner_doc_init sized it to the longest */
+	for (size_t k = 0; k < n; k++)
+		(void) compute_shape(doc->tokens[begin + k].text, doc->tokens[begin + k].len,
+							 &shapes[k]);
 	for (size_t k = 0; k < n; k++)
 	{
 		size_t		i = begin + k;
@@ -934,8 +994,8 @@ aa_ner_doc_features(const AaNerDoc *doc, size_t sentence,
 
 				lw[d + 2] = token_lower(doc, begin + j);
 				lwlen[d + 2] = o->lower_len;
-				sh[d + 2] = o->short_shape;
-				shlen[d + 2] = strlen(o->short_shape);
+				sh[d + 2] = shapes[j].short_shape;
+				shlen[d + 2] = shapes[j].short_len;
 			}
 		}
 
@@ -967,7 +1027,7 @@ aa_ner_doc_features(const AaNerDoc *doc, size_t sentence,
 			if (sl > 0)
 				f[c++] = hash1(seed, FT_SUFFIX + a, lw[2] + lwlen[2] - sl, sl);
 		}
-		f[c++] = hash1(seed, FT_LONG_SHAPE, cur->long_shape, strlen(cur->long_shape));
+		f[c++] = hash1(seed, FT_LONG_SHAPE, shapes[k].long_shape, shapes[k].long_len);
 		f[c++] = hash2(seed, FT_LOWER_PREV_SHAPE, lw[1], lwlen[1], sh[2], shlen[2]);
 		f[c++] = hash2(seed, FT_SHAPE_LOWER_NEXT, sh[2], shlen[2], lw[3], lwlen[3]);
 		f[c++] = hash2(seed, FT_WORD_PREV,
@@ -1103,7 +1163,7 @@ aa_ner_doc_commit(AaNerDoc *doc, size_t sentence, const int *labels,
 		/* A capitalised sentence start left outside says little. */
 		if (type < 0 && info->sentence_initial)
 			continue;
-		doc->words[info->word_index].history[type < 0 ? HISTORY_OUTSIDE : type]++;
+		word_stats(doc, info->word_index)->history[type < 0 ? HISTORY_OUTSIDE : type]++;
 	}
 }
 

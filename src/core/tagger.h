@@ -20,10 +20,11 @@
  *
  * Memory comes from a caller-supplied allocator, so the PostgreSQL glue
  * can use palloc and the command-line tools malloc.  The document's tables
- * cost 40 bytes per token (AaNerTokenInfo), the lower-cased forms of the
+ * cost 16 bytes per token (AaNerTokenInfo), the lower-cased forms of the
  * tokens whose lower case differs from their text, 40 bytes per distinct
  * lower-cased word plus a table of 4-byte indexes at most half full, and
- * a few bytes per sentence; nothing is allocated per token beyond that.
+ * a few bytes per sentence (word shapes are computed again sentence by
+ * sentence rather than kept); nothing else is allocated per token.
  *
  * The loops over a document's tokens ask aa_dup_interrupted() (shingle.h)
  * every AA_DUP_CHECK_INTERVAL tokens and stop, freeing what they
@@ -91,6 +92,7 @@ typedef struct AaNerSpan
 /* Per-token facts computed once per document (internal to tagger.c). */
 typedef struct AaNerTokenInfo AaNerTokenInfo;
 typedef struct AaNerWordStats AaNerWordStats;
+typedef struct AaNerShape AaNerShape;
 
 /* The document being tagged: tokens, sentence bounds and context tables. */
 typedef struct AaNerDoc
@@ -107,9 +109,11 @@ typedef struct AaNerDoc
 	size_t		arena_size;
 	size_t		arena_used;
 	const AaNerGazetteer *gazetteer;	/* NULL for none */
-	AaNerWordStats *words;		/* one entry per distinct lower form */
+	AaNerWordStats **words;		/* one entry per distinct lower form, in
+								 * chunks (see word_stats() in tagger.c) */
 	size_t		num_words;
-	size_t		words_capacity;
+	size_t		words_capacity; /* entries in the chunks allocated */
+	size_t		word_chunks_capacity;	/* room in words */
 	uint32_t   *word_ids;		/* open addressing: index in words + 1, 0
 								 * for an empty slot */
 	size_t		word_ids_mask;
@@ -117,6 +121,9 @@ typedef struct AaNerDoc
 	char		case_regime;	/* 'n' ordinary, 'l' small letters, 'u'
 								 * capitals */
 	size_t	   *sentence_order; /* the order in which to decode sentences */
+	AaNerShape *shapes;			/* scratch of aa_ner_doc_features: the word
+								 * shapes of one sentence */
+	size_t		shapes_capacity;	/* the longest sentence */
 } AaNerDoc;
 
 /*
