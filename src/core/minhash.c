@@ -356,6 +356,22 @@ aa_minhash_band_keys(const AaMinhashHeader *header, const uint32_t *values,
 	return AA_DUP_OK;
 }
 
+/*
+ * The parameter key (see minhash.h): num_perm - 1 in bits 20-31,
+ * shingle_size - 1 in bits 15-19, a hash of version and seed in bits 0-14,
+ * offset to the bottom of the int64 range.
+ */
+int64_t
+aa_minhash_param_key(const AaMinhashHeader *header)
+{
+	uint64_t	code;
+
+	code = ((uint64_t) ((header->num_perm - 1) & 0xFFF) << 20) |
+		((uint64_t) ((header->shingle_size - 1) & 0x1F) << 15) |
+		(mix64(((uint64_t) header->version << 32) | header->seed) & 0x7FFF);
+	return AA_MINHASH_PARAM_KEY_MIN + (int64_t) code;
+}
+
 /* The S-curve 1 - (1 - s^r)^b. */
 double
 aa_lsh_candidate_probability(double s, int bands, int rows)

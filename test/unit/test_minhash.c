@@ -582,6 +582,48 @@ test_random_bytes(void)
 }
 
 /*
+ * Parameter keys: in the reserved range, equal for equal parameters, and
+ * different whenever num_perm or shingle_size differ (encoded exactly).
+ */
+static void
+test_param_keys(void)
+{
+	AaMinhashHeader a = {1, 5, 128, 0, 10, 0};
+	AaMinhashHeader b = a;
+	bool		in_range = true;
+	bool		distinct = true;
+
+	tap_check(aa_minhash_param_key(&a) == aa_minhash_param_key(&b), "equal parameters, equal key");
+	b.num_shingles = 0;
+	tap_check(aa_minhash_param_key(&a) == aa_minhash_param_key(&b), "the shingle count is not a parameter");
+	for (int k = 1; k <= AA_MINHASH_NUM_PERM_MAX; k++)
+	{
+		for (int n = 1; n <= 32; n += 31)
+		{
+			AaMinhashHeader h = {1, (uint8_t) n, (uint16_t) k, 0, 1, 0};
+			int64_t		key = aa_minhash_param_key(&h);
+
+			in_range &= key >= AA_MINHASH_PARAM_KEY_MIN && key <= AA_MINHASH_PARAM_KEY_MAX;
+			if (k > 1)
+			{
+				AaMinhashHeader prev = h;
+
+				prev.num_perm = (uint16_t) (k - 1);
+				distinct &= aa_minhash_param_key(&prev) != key;
+			}
+		}
+	}
+	b = a;
+	b.shingle_size = 3;
+	distinct &= aa_minhash_param_key(&a) != aa_minhash_param_key(&b);
+	b = a;
+	b.seed = 7;
+	distinct &= aa_minhash_param_key(&a) != aa_minhash_param_key(&b);
+	tap_check(in_range, "every parameter key lies in the reserved range");
+	tap_check(distinct, "other num_perm, shingle size or seed, other key");
+}
+
+/*
  * The densification of version 0.1, kept verbatim as the reference: every
  * sketch stored by 0.1 must equal the one built today, so the faster code
  * must give the same bytes.
@@ -774,5 +816,6 @@ main(void)
 	test_simhash();
 	test_random_bytes();
 	test_densification_unchanged();
+	test_param_keys();
 	return tap_done();
 }
