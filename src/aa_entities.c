@@ -379,8 +379,17 @@ aa_entity_mentions(PG_FUNCTION_ARGS)
 		values[1] = PointerGetDatum(aa_utf8_to_text(utf8 + first->byte_start,
 													last->byte_start + last->byte_len - first->byte_start));
 		values[2] = CStringGetTextDatum(aa_ner_type_names[spans[i].type]);
-		values[3] = Int32GetDatum((int32) first->char_start + 1);
-		values[4] = Int32GetDatum((int32) (last->char_start + last->char_len - first->char_start));
+		if (aa_positions_count_bytes())
+		{
+			/* SQL_ASCII: substr counts bytes */
+			values[3] = Int32GetDatum((int32) first->byte_start + 1);
+			values[4] = Int32GetDatum((int32) (last->byte_start + last->byte_len - first->byte_start));
+		}
+		else
+		{
+			values[3] = Int32GetDatum((int32) first->char_start + 1);
+			values[4] = Int32GetDatum((int32) (last->char_start + last->char_len - first->char_start));
+		}
 		values[5] = PointerGetDatum(aa_utf8_to_text(utf8 + full_first->byte_start,
 													full_last->byte_start + full_last->byte_len - full_first->byte_start));
 		tuplestore_putvalues(store, tupdesc, values, isnull);

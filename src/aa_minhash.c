@@ -659,7 +659,8 @@ aa_clusters(PG_FUNCTION_ARGS)
 /*
  * aa_shared_passages(a, b, min_words) -> (a_start, a_length, b_start,
  * b_length, passage): runs of at least min_words shared words, positions
- * 1-based in characters as substr counts them, passage text from a.
+ * 1-based as substr counts them (characters; bytes in SQL_ASCII), passage
+ * text from a.
  */
 Datum
 aa_shared_passages(PG_FUNCTION_ARGS)
@@ -700,10 +701,20 @@ aa_shared_passages(PG_FUNCTION_ARGS)
 
 		if (i % AA_INTERRUPT_INTERVAL == 0)
 			CHECK_FOR_INTERRUPTS();
-		row[0] = Int32GetDatum((int32) copy[i].a_char_start + 1);
-		row[1] = Int32GetDatum((int32) copy[i].a_char_len);
-		row[2] = Int32GetDatum((int32) copy[i].b_char_start + 1);
-		row[3] = Int32GetDatum((int32) copy[i].b_char_len);
+		if (aa_positions_count_bytes())
+		{
+			row[0] = Int32GetDatum((int32) copy[i].a_byte_start + 1);
+			row[1] = Int32GetDatum((int32) copy[i].a_byte_len);
+			row[2] = Int32GetDatum((int32) copy[i].b_byte_start + 1);
+			row[3] = Int32GetDatum((int32) copy[i].b_byte_len);
+		}
+		else
+		{
+			row[0] = Int32GetDatum((int32) copy[i].a_char_start + 1);
+			row[1] = Int32GetDatum((int32) copy[i].a_char_len);
+			row[2] = Int32GetDatum((int32) copy[i].b_char_start + 1);
+			row[3] = Int32GetDatum((int32) copy[i].b_char_len);
+		}
 		row[4] = PointerGetDatum(aa_utf8_to_text(autf8 + copy[i].a_byte_start,
 												 copy[i].a_byte_len));
 		tuplestore_putvalues(store, tupdesc, row, nulls);
