@@ -49,6 +49,10 @@ SELECT pg_temp.error_of($$SELECT aa_stem('word', 'klingon')$$);
 SELECT pg_temp.error_of($$SELECT aa_stems('some words', '')$$);
 SELECT pg_temp.error_of($$SELECT * FROM aa_term_counts('some words', 'xx')$$) LIKE '22023: unknown stemming language "xx"%english (en)%' AS term_counts_error;
 
+-- Lithuanian lower-cases Ì, Í and Ĩ to three code points each (i, a
+-- combining dot, the accent): longer than twice the input
+SELECT aa_stem('ÌÌ', 'lithuanian') AS lt, length(aa_stem('ÌÌ', 'lithuanian')) AS chars,
+       aa_stems('ÌÌ ĨÍĨÍ Ìs', 'lithuanian') AS lt_stems;
 -- usable in a generated column and an expression index
 CREATE TABLE docs (id int, body text,
                    stems text[] GENERATED ALWAYS AS (aa_stems(body)) STORED);

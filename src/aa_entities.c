@@ -456,8 +456,17 @@ aa_entity_mentions(PG_FUNCTION_ARGS)
 		values[1] = PointerGetDatum(aa_utf8_to_text(first->text,
 													last->text + last->len - first->text));
 		values[2] = CStringGetTextDatum(aa_ner_type_names[spans[i].type]);
-		values[3] = Int32GetDatum((int32) char_start + 1);
-		values[4] = Int32GetDatum((int32) (cursor.chr - char_start));
+		if (aa_positions_count_bytes())
+		{
+			/* SQL_ASCII: substr counts bytes */
+			values[3] = Int32GetDatum((int32) (first->text - utf8) + 1);
+			values[4] = Int32GetDatum((int32) (last->text + last->len - first->text));
+		}
+		else
+		{
+			values[3] = Int32GetDatum((int32) char_start + 1);
+			values[4] = Int32GetDatum((int32) (cursor.chr - char_start));
+		}
 		values[5] = PointerGetDatum(aa_utf8_to_text(full_first->text,
 													full_last->text + full_last->len - full_first->text));
 		tuplestore_putvalues(store, tupdesc, values, isnull);

@@ -36,6 +36,12 @@ extern text *aa_utf8_to_text(const char *utf8, size_t len);
 extern bool aa_database_is_utf8(void);
 
 /*
+ * True when positions count bytes, not characters: in SQL_ASCII databases,
+ * where substr counts bytes.
+ */
+extern bool aa_positions_count_bytes(void);
+
+/*
  * Prepare a materialized set-returning call: checks that the caller
  * accepts a tuplestore, and returns it with the result's tuple descriptor.
  */

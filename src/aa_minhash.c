@@ -86,6 +86,7 @@ PG_FUNCTION_INFO_V1(aa_minhash_gin_extract_value);
 PG_FUNCTION_INFO_V1(aa_minhash_gin_extract_query);
 PG_FUNCTION_INFO_V1(aa_minhash_gin_consistent);
 PG_FUNCTION_INFO_V1(aa_minhash_gin_tri_consistent);
+PG_FUNCTION_INFO_V1(aa_minhash_gin_compare_partial);
 #if PG_VERSION_NUM >= 130000
 PG_FUNCTION_INFO_V1(aa_minhash_gin_options);
 #endif
@@ -421,7 +422,11 @@ aa_containment_text(PG_FUNCTION_ARGS)
 	PG_RETURN_FLOAT8(containment);
 }
 
-/* minhash % minhash: estimated similarity at or above the threshold. */
+/*
+ * minhash % minhash: estimated similarity at or above the threshold.  A
+ * document without shingles is similar to nothing, even at threshold 0,
+ * as the GIN index (which has no band key for it) answers too.
+ */
 Datum
 aa_minhash_similar(PG_FUNCTION_ARGS)
 {
@@ -430,6 +435,8 @@ aa_minhash_similar(PG_FUNCTION_ARGS)
 	double		similarity;
 
 	check_compatible(a, b);
+	if (a->header.num_shingles == 0 || b->header.num_shingles == 0)
+		PG_RETURN_BOOL(false);
 	similarity = aa_minhash_similarity(&a->header, a->values, &b->header, b->values);
 	PG_RETURN_BOOL(similarity >= current_threshold());
 }
@@ -652,7 +659,8 @@ aa_clusters(PG_FUNCTION_ARGS)
 /*
  * aa_shared_passages(a, b, min_words) -> (a_start, a_length, b_start,
  * b_length, passage): runs of at least min_words shared words, positions
- * 1-based in characters as substr counts them, passage text from a.
+ * 1-based as substr counts them (characters; bytes in SQL_ASCII), passage
+ * text from a.
  */
 Datum
 aa_shared_passages(PG_FUNCTION_ARGS)
@@ -693,10 +701,20 @@ aa_shared_passages(PG_FUNCTION_ARGS)
 
 		if (i % AA_INTERRUPT_INTERVAL == 0)
 			CHECK_FOR_INTERRUPTS();
-		row[0] = Int32GetDatum((int32) copy[i].a_char_start + 1);
-		row[1] = Int32GetDatum((int32) copy[i].a_char_len);
-		row[2] = Int32GetDatum((int32) copy[i].b_char_start + 1);
-		row[3] = Int32GetDatum((int32) copy[i].b_char_len);
+		if (aa_positions_count_bytes())
+		{
+			row[0] = Int32GetDatum((int32) copy[i].a_byte_start + 1);
+			row[1] = Int32GetDatum((int32) copy[i].a_byte_len);
+			row[2] = Int32GetDatum((int32) copy[i].b_byte_start + 1);
+			row[3] = Int32GetDatum((int32) copy[i].b_byte_len);
+		}
+		else
+		{
+			row[0] = Int32GetDatum((int32) copy[i].a_char_start + 1);
+			row[1] = Int32GetDatum((int32) copy[i].a_char_len);
+			row[2] = Int32GetDatum((int32) copy[i].b_char_start + 1);
+			row[3] = Int32GetDatum((int32) copy[i].b_char_len);
+		}
 		row[4] = PointerGetDatum(aa_utf8_to_text(autf8 + copy[i].a_byte_start,
 												 copy[i].a_byte_len));
 		tuplestore_putvalues(store, tupdesc, row, nulls);
@@ -724,69 +742,123 @@ index_banding(FunctionCallInfo fcinfo, int *bands, int *rows)
 #endif
 }
 
-/* Band keys of a sketch as GIN entries. */
+/*
+ * GIN entries of a sketch: its band keys when the document has shingles
+ * (and, for a query, when the index's banding fits its num_perm), then
+ * always its parameter key last (see aa_minhash_param_key).  An indexed
+ * sketch whose num_perm is too small for the banding is an error (22023)
+ * at insert; a query sketch of that kind cannot share a band with any
+ * indexed row of its own parameters, so it asks for its parameter key
+ * only.
+ */
 static Datum *
-band_entries(FunctionCallInfo fcinfo, MinhashDatum *sketch, int32 *nentries)
+sketch_entries(FunctionCallInfo fcinfo, MinhashDatum *sketch, bool is_query,
+			   int32 *nentries)
 {
 	int			bands,
 				rows;
-	int64	   *keys;
+	int			nbands = 0;
 	Datum	   *entries;
 
 	index_banding(fcinfo, &bands, &rows);
-	check_banding(sketch, bands, rows);
-	keys = palloc(bands * sizeof(int64));
-	report_status(aa_minhash_band_keys(&sketch->header, sketch->values, bands, rows, keys),
-				  "minhash_ops band keys");
-	entries = palloc(bands * sizeof(Datum));
-	for (int i = 0; i < bands; i++)
-		entries[i] = Int64GetDatum(keys[i]);
-	*nentries = bands;
+	if (sketch->header.num_shingles > 0 &&
+		(!is_query || (int64) bands * rows <= sketch->header.num_perm))
+	{
+		check_banding(sketch, bands, rows);
+		nbands = bands;
+	}
+	entries = palloc((nbands + 1) * sizeof(Datum));
+	if (nbands > 0)
+	{
+		int64	   *keys = palloc(nbands * sizeof(int64));
+
+		report_status(aa_minhash_band_keys(&sketch->header, sketch->values, nbands, rows, keys),
+					  "minhash_ops band keys");
+		for (int i = 0; i < nbands; i++)
+			entries[i] = Int64GetDatum(keys[i]);
+		pfree(keys);
+	}
+	entries[nbands] = Int64GetDatum(aa_minhash_param_key(&sketch->header));
+	*nentries = nbands + 1;
 	return entries;
 }
 
-/* GIN extractValue: the band keys of an indexed sketch. */
+/*
+ * GIN extractValue: the band keys of an indexed sketch and its parameter
+ * key.  An empty document is similar to nothing and has no band key, but
+ * its parameter key is indexed all the same, so that comparing it with a
+ * sketch of other parameters raises the error a sequential scan raises.
+ */
 Datum
 aa_minhash_gin_extract_value(PG_FUNCTION_ARGS)
 {
 	MinhashDatum *sketch = minhash_arg(fcinfo, 0);
 	int32	   *nentries = (int32 *) PG_GETARG_POINTER(1);
 
-	if (sketch->header.num_shingles == 0)
-	{
-		/* an empty document is similar to nothing: index no key */
-		*nentries = 0;
-		PG_RETURN_POINTER(NULL);
-	}
-	PG_RETURN_POINTER(band_entries(fcinfo, sketch, nentries));
+	PG_RETURN_POINTER(sketch_entries(fcinfo, sketch, false, nentries));
 }
 
 /*
- * GIN extractQuery: the band keys of the probe sketch.  An empty document
- * matches nothing, so it asks for no key (GIN_SEARCH_MODE_DEFAULT with
- * zero keys returns nothing).
+ * GIN extractQuery: the band keys of the probe sketch, and last a partial
+ * match over the reserved parameter-key range that matches every indexed
+ * parameter key but the probe's own (aa_minhash_gin_compare_partial).
+ * The rows it finds have sketches of other parameters; they are returned
+ * for the recheck, where % raises 22023 as it does in a sequential scan,
+ * so the plan does not change the answer.  An empty probe document asks
+ * for no band key: it is similar to nothing.  At threshold 0 every
+ * comparable non-empty pair is similar, so the whole index is searched.
  */
 Datum
 aa_minhash_gin_extract_query(PG_FUNCTION_ARGS)
 {
 	MinhashDatum *sketch = minhash_arg(fcinfo, 0);
 	int32	   *nentries = (int32 *) PG_GETARG_POINTER(1);
+	bool	  **partial_matches = (bool **) PG_GETARG_POINTER(3);
+	Pointer   **extra_data = (Pointer **) PG_GETARG_POINTER(4);
+	int32	   *search_mode = (int32 *) PG_GETARG_POINTER(6);
+	Datum	   *entries = sketch_entries(fcinfo, sketch, true, nentries);
+	int			last = *nentries - 1;
+	int64	   *own_key = palloc(sizeof(int64));
 
-	if (sketch->header.num_shingles == 0)
-	{
-		*nentries = 0;
-		PG_RETURN_POINTER(NULL);
-	}
-	PG_RETURN_POINTER(band_entries(fcinfo, sketch, nentries));
+	*own_key = DatumGetInt64(entries[last]);
+	entries[last] = Int64GetDatum(AA_MINHASH_PARAM_KEY_MIN);
+	*partial_matches = palloc0(*nentries * sizeof(bool));
+	(*partial_matches)[last] = true;
+	*extra_data = palloc0(*nentries * sizeof(Pointer));
+	(*extra_data)[last] = (Pointer) own_key;
+	if (current_threshold() <= 0.0)
+		*search_mode = GIN_SEARCH_MODE_ALL;
+	PG_RETURN_POINTER(entries);
 }
 
 /*
- * GIN consistent.  Each band that does not match holds at least one
- * differing slot, so with c of b bands matching, at most k - (b - c) slots
- * can be equal and the similarity is at most (k - b + c) / k.  A row is a
- * candidate (always rechecked on the heap) only if that bound reaches the
- * threshold; this prunes most chance single-band collisions, and a pair at
- * or above the threshold is never pruned.
+ * GIN comparePartial for the parameter-key entry: scanning upward from the
+ * bottom of the reserved range, match every key but the probe's own, and
+ * stop past the range.
+ */
+Datum
+aa_minhash_gin_compare_partial(PG_FUNCTION_ARGS)
+{
+	int64		key = PG_GETARG_INT64(1);
+	int64	   *own_key = (int64 *) PG_GETARG_POINTER(3);
+
+	if (key > AA_MINHASH_PARAM_KEY_MAX)
+		PG_RETURN_INT32(1);
+	if (own_key != NULL && key == *own_key)
+		PG_RETURN_INT32(-1);
+	PG_RETURN_INT32(0);
+}
+
+/*
+ * GIN consistent.  The last entry is the parameter-key match: a row that
+ * has it holds a sketch of other parameters and goes to the recheck, which
+ * raises the error.  The others are band keys: each band that does not
+ * match holds at least one differing slot, so with c of b bands matching,
+ * at most k - (b - c) slots can be equal and the similarity is at most
+ * (k - b + c) / k.  A row is a candidate (always rechecked on the heap)
+ * only if that bound reaches the threshold; this prunes most chance
+ * single-band collisions, and a pair at or above the threshold is never
+ * pruned.  At threshold 0 every row is a candidate.
  */
 Datum
 aa_minhash_gin_consistent(PG_FUNCTION_ARGS)
@@ -795,21 +867,27 @@ aa_minhash_gin_consistent(PG_FUNCTION_ARGS)
 	MinhashDatum *query = minhash_arg(fcinfo, 2);
 	int32		nkeys = PG_GETARG_INT32(3);
 	bool	   *recheck = (bool *) PG_GETARG_POINTER(5);
+	int			nbands = nkeys - 1;
 	int			matched = 0;
 	double		k = (double) query->header.num_perm;
+	double		threshold = current_threshold();
 	double		upper_bound;
 
-	for (int i = 0; i < nkeys; i++)
-		matched += check[i] ? 1 : 0;
 	*recheck = true;
+	if (nkeys < 1)
+		PG_RETURN_BOOL(false);
+	if (check[nbands] || threshold <= 0.0)
+		PG_RETURN_BOOL(true);
+	for (int i = 0; i < nbands; i++)
+		matched += check[i] ? 1 : 0;
 	if (matched == 0)
 		PG_RETURN_BOOL(false);
-	upper_bound = (k - (double) nkeys + (double) matched) / k;
-	PG_RETURN_BOOL(upper_bound + 1e-9 >= current_threshold());
+	upper_bound = (k - (double) nbands + (double) matched) / k;
+	PG_RETURN_BOOL(upper_bound + 1e-9 >= threshold);
 }
 
 /*
- * GIN triConsistent: the same bound with GIN_MAYBE entries counted as
+ * GIN triConsistent: the same decision with GIN_MAYBE entries counted as
  * possible matches.  Never GIN_TRUE, since a shared band proves nothing
  * about the other slots: every candidate is rechecked.  Without this
  * function GIN would call the boolean consistent function once per
@@ -821,16 +899,22 @@ aa_minhash_gin_tri_consistent(PG_FUNCTION_ARGS)
 	GinTernaryValue *check = (GinTernaryValue *) PG_GETARG_POINTER(0);
 	MinhashDatum *query = minhash_arg(fcinfo, 2);
 	int32		nkeys = PG_GETARG_INT32(3);
+	int			nbands = nkeys - 1;
 	int			possible = 0;
 	double		k = (double) query->header.num_perm;
+	double		threshold = current_threshold();
 	double		upper_bound;
 
-	for (int i = 0; i < nkeys; i++)
+	if (nkeys < 1)
+		PG_RETURN_GIN_TERNARY_VALUE(GIN_FALSE);
+	if (check[nbands] != GIN_FALSE || threshold <= 0.0)
+		PG_RETURN_GIN_TERNARY_VALUE(GIN_MAYBE);
+	for (int i = 0; i < nbands; i++)
 		possible += (check[i] != GIN_FALSE) ? 1 : 0;
 	if (possible == 0)
 		PG_RETURN_GIN_TERNARY_VALUE(GIN_FALSE);
-	upper_bound = (k - (double) nkeys + (double) possible) / k;
-	if (upper_bound + 1e-9 < current_threshold())
+	upper_bound = (k - (double) nbands + (double) possible) / k;
+	if (upper_bound + 1e-9 < threshold)
 		PG_RETURN_GIN_TERNARY_VALUE(GIN_FALSE);
 	PG_RETURN_GIN_TERNARY_VALUE(GIN_MAYBE);
 }

@@ -15,12 +15,14 @@
  */
 #include "aa_glue.h"
 
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 
+#include "core/casefold.h"
 #include "core/tokenizer.h"
 
 PG_FUNCTION_INFO_V1(aa_stem);
@@ -147,6 +149,98 @@ aa_stemmer_for(text *language)
 	return stemmer;
 }
 
+/*
+ * True when UTF-8 text has an equivalent in the database encoding.  Always
+ * true in UTF-8 and SQL_ASCII databases and for ASCII text; otherwise the
+ * text is converted without raising (PostgreSQL 14 and later) or with the
+ * error caught (13, whose conversions cannot be asked not to raise).
+ */
+static bool
+utf8_fits_database(const char *utf8, size_t len)
+{
+	int			encoding = GetDatabaseEncoding();
+	bool		ascii = true;
+	bool		fits = true;
+
+	if (encoding == PG_UTF8 || encoding == PG_SQL_ASCII)
+		return true;
+	for (size_t i = 0; i < len && ascii; i++)
+		ascii = (utf8[i] & 0x80) == 0;
+	if (ascii)
+		return true;
+#if PG_VERSION_NUM >= 140000
+	{
+		Oid			proc = FindDefaultConversionProc(PG_UTF8, encoding);
+		int			destlen = (int) len * MAX_CONVERSION_GROWTH + 1;
+		unsigned char *dest;
+
+		if (!OidIsValid(proc))
+			return false;
+		dest = palloc(destlen);
+		fits = pg_do_encoding_conversion_buf(proc, PG_UTF8, encoding,
+											 (unsigned char *) utf8, (int) len,
+											 dest, destlen, true) == (int) len;
+		pfree(dest);
+	}
+#else
+	{
+		MemoryContext context = CurrentMemoryContext;
+
+		PG_TRY();
+		{
+			(void) pg_any_to_server(utf8, (int) len, PG_UTF8);
+		}
+		PG_CATCH();
+		{
+			MemoryContextSwitchTo(context);
+			FlushErrorState();
+			fits = false;
+		}
+		PG_END_TRY();
+	}
+#endif
+	return fits;
+}
+
+/*
+ * Make sure a word's stem can be stored in the database encoding.  A stem
+ * with a character the encoding lacks (Turkish lower-cases I to a dotless
+ * i, which LATIN1 does not have; Lithuanian keeps a combining dot over an
+ * accented i) is replaced by the word lower-cased without the language's
+ * own rules (root locale) and unstemmed, or, when the encoding lacks a
+ * character of that too (U+0130 lower-cases to i and a combining dot,
+ * which LATIN5 lacks), by the word as written, which came from the
+ * database and so always fits.  Every function that stems (aa_stem,
+ * aa_stems, aa_term_counts) goes through here, so a word has one stem
+ * everywhere, and no word is dropped or makes a whole document fail.
+ */
+static void
+ensure_stem_fits(const char *word, size_t word_len, AaStemResult *stem)
+{
+	AaBuf		lowered = {0};
+	char	   *copy = NULL;
+	size_t		copy_len = 0;
+
+	if (utf8_fits_database(stem->text, stem->len))
+		return;
+	if (aa_lower_utf8(word, word_len, "", &lowered))
+	{
+		copy = palloc(lowered.len + 1);
+		memcpy(copy, lowered.data, lowered.len + 1);
+		copy_len = lowered.len;
+	}
+	aa_buf_free(&lowered);
+	if (copy == NULL)
+		aa_report_stem_status(AA_STEM_NO_MEMORY, "");
+	if (!utf8_fits_database(copy, copy_len))
+	{
+		copy = (char *) word;
+		copy_len = word_len;
+	}
+	stem->text = copy;
+	stem->len = copy_len;
+}
+
 /* Append one stem to the list, growing it geometrically. */
 static void
 stem_list_append(StemList *list, const char *stem, size_t len)
@@ -212,6 +306,7 @@ stem_document(AaStemmer *stemmer, const char *language, const char *utf8,
 			aa_report_stem_status(status, language);
 		if (stem.is_stopword && !keep_stopwords)
 			continue;
+		ensure_stem_fits(utf8 + token.byte_start, token.byte_len, &stem);
 		stem_list_append(list, stem.text, stem.len);
 	}
 }
@@ -301,6 +396,7 @@ aa_stem(PG_FUNCTION_ARGS)
 	status = aa_stemmer_stem(stemmer, utf8, len, &stem);
 	if (status != AA_STEM_OK)
 		aa_report_stem_status(status, text_to_cstring(language));
+	ensure_stem_fits(utf8, len, &stem);
 	PG_RETURN_TEXT_P(aa_utf8_to_text(stem.text, stem.len));
 }
 

@@ -24,9 +24,35 @@ aa_database_is_utf8(void)
 }
 
 /*
- * The text's bytes as UTF-8.  pg_server_to_any returns its input
- * unchanged when no conversion is needed (UTF-8 or SQL_ASCII databases),
- * so this costs nothing in the common case.
+ * True when text goes to and from the core without any conversion or
+ * check: UTF-8 databases, and SQL_ASCII ones, whose text is any bytes.
+ * There the core reads the bytes as UTF-8 where they are (SQL_ASCII
+ * databases mostly hold UTF-8 written by UTF-8 clients), and a byte that
+ * is not valid UTF-8 is a one-byte symbol token: nothing is refused.
+ */
+static bool
+passes_through(void)
+{
+	int			encoding = GetDatabaseEncoding();
+
+	return encoding == PG_UTF8 || encoding == PG_SQL_ASCII;
+}
+
+/*
+ * True when positions (start_pos, length) count bytes rather than
+ * characters: in a SQL_ASCII database, where substr and length count
+ * bytes, so that substr(document, start_pos, length) is the token there
+ * too.
+ */
+bool
+aa_positions_count_bytes(void)
+{
+	return GetDatabaseEncoding() == PG_SQL_ASCII;
+}
+
+/*
+ * The text's bytes as UTF-8: the datum's own bytes in a UTF-8 or
+ * SQL_ASCII database (no copy, no check), a converted copy otherwise.
  */
 const char *
 aa_text_to_utf8(text *value, size_t *len)
@@ -35,7 +61,7 @@ aa_text_to_utf8(text *value, size_t *len)
 	int			nbytes = VARSIZE_ANY_EXHDR(value);
 	char	   *converted;
 
-	if (aa_database_is_utf8())
+	if (passes_through())
 	{
 		*len = (size_t) nbytes;
 		return data;
@@ -55,7 +81,7 @@ aa_utf8_to_text(const char *utf8, size_t len)
 	char	   *converted;
 	text	   *result;
 
-	if (aa_database_is_utf8())
+	if (passes_through())
 		return cstring_to_text_with_len(utf8, (int) len);
 	converted = pg_any_to_server(utf8, (int) len, PG_UTF8);
 	if (converted == utf8)

@@ -16,7 +16,8 @@ PG_FUNCTION_INFO_V1(aa_tokens);
 /*
  * aa_tokens(document text) returns (ordinal, token, start_pos, length).
  * Positions count characters from 1, as substr does, so that
- * substr(document, start_pos, length) = token for every row.
+ * substr(document, start_pos, length) = token for every row; in a
+ * SQL_ASCII database substr counts bytes, and so do the positions.
  */
 Datum
 aa_tokens(PG_FUNCTION_ARGS)
@@ -29,6 +30,7 @@ aa_tokens(PG_FUNCTION_ARGS)
 	AaTokenizer tokenizer;
 	AaToken		token;
 	int64		ordinal = 0;
+	bool		in_bytes = aa_positions_count_bytes();
 
 	aa_tokenizer_init(&tokenizer, utf8, len);
 	while (aa_tokenizer_next(&tokenizer, &token))
@@ -38,7 +40,7 @@ aa_tokens(PG_FUNCTION_ARGS)
 
 		if (++ordinal % AA_INTERRUPT_INTERVAL == 0)
 			CHECK_FOR_INTERRUPTS();
-		if (ordinal > PG_INT32_MAX || token.char_start >= PG_INT32_MAX)
+		if (ordinal > PG_INT32_MAX || token.byte_start >= PG_INT32_MAX)
 			ereport(ERROR,
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 					 errmsg("document has too many tokens for aa_tokens"),
@@ -46,8 +48,16 @@ aa_tokens(PG_FUNCTION_ARGS)
 		values[0] = Int32GetDatum((int32) ordinal);
 		values[1] = PointerGetDatum(aa_utf8_to_text(utf8 + token.byte_start,
 													token.byte_len));
-		values[2] = Int32GetDatum((int32) token.char_start + 1);
-		values[3] = Int32GetDatum((int32) token.char_len);
+		if (in_bytes)
+		{
+			values[2] = Int32GetDatum((int32) token.byte_start + 1);
+			values[3] = Int32GetDatum((int32) token.byte_len);
+		}
+		else
+		{
+			values[2] = Int32GetDatum((int32) token.char_start + 1);
+			values[3] = Int32GetDatum((int32) token.char_len);
+		}
 		tuplestore_putvalues(store, tupdesc, values, nulls);
 		pfree(DatumGetPointer(values[1]));
 	}

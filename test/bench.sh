@@ -82,5 +82,25 @@ echo "== entity tagging"
 bash test/bench_entities.sh "$shared"
 
 echo
+echo "== aa_minhash at num_perm = 4096 by document length (densification: about k^2/s hash probes for s distinct shingles, O(k) for one)"
+psql -X -A -t -F ' ' -v ON_ERROR_STOP=1 <<'SQL'
+CREATE TEMP TABLE lengths AS
+SELECT w AS words, (SELECT string_agg('w' || i, ' ') FROM generate_series(1, w) i) AS doc
+FROM unnest(ARRAY[1, 6, 10, 25, 100, 5000]) AS w;
+CREATE FUNCTION pg_temp.ms_per_call(d text) RETURNS float8 LANGUAGE plpgsql AS $$
+DECLARE t0 timestamptz; best float8 := 'Infinity'; n int := 20;
+BEGIN
+    FOR r IN 1 .. 3 LOOP
+        t0 := clock_timestamp();
+        PERFORM count(aa_minhash(d || repeat('', g), 4096)) FROM generate_series(1, n) g;
+        best := least(best, extract(epoch FROM clock_timestamp() - t0) * 1000 / n);
+    END LOOP;
+    RETURN best;
+END $$;
+SELECT rpad(words || ' words', 12) || lpad(round(pg_temp.ms_per_call(doc)::numeric, 3)::text, 9) || ' ms per sketch'
+FROM lengths ORDER BY words;
+SQL
+
+echo
 echo "== near-duplicates (AA_SYNTH_ARTICLES=100000 shortens the 1M-article part, 0 skips it)"
 bash test/bench_minhash.sh "$shared"

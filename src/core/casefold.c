@@ -56,16 +56,23 @@ aa_buf_free(AaBuf *buf)
 	buf->cap = 0;
 }
 
+/* Words up to this many UTF-16 code units are lower-cased on the stack. */
+#define AA_ICU_STACK_UNITS 128
+
 /*
  * Lower-case through ICU: the slow path for text that is not pure ASCII.
  * Lengths are bounded by int32_t, ICU's own limit; longer input fails.
+ * Short words (nearly all of them) use stack buffers, so the common case
+ * costs no malloc.
  */
 static bool
 lower_with_icu(const char *s, size_t len, const char *locale, AaBuf *out)
 {
 	UErrorCode	status = U_ZERO_ERROR;
-	UChar	   *src = NULL;
-	UChar	   *dst = NULL;
+	UChar		srcbuf[AA_ICU_STACK_UNITS];
+	UChar		dstbuf[AA_ICU_STACK_UNITS * 2];
+	UChar	   *src = srcbuf;
+	UChar	   *dst = dstbuf;
 	int32_t		srclen;
 	int32_t		dstlen;
 	int32_t		outlen;
@@ -75,22 +82,51 @@ lower_with_icu(const char *s, size_t len, const char *locale, AaBuf *out)
 		return false;
 
 	/* UTF-16 never needs more code units than UTF-8 has bytes */
-	src = malloc(sizeof(UChar) * (len + 1));
-	if (src == NULL)
-		goto done;
+	if (len + 1 > AA_ICU_STACK_UNITS)
+	{
+		src = malloc(sizeof(UChar) * (len + 1));
+		if (src == NULL)
+			goto done;
+	}
 	u_strFromUTF8WithSub(src, (int32_t) len + 1, &srclen, s, (int32_t) len,
 						 0xFFFD, NULL, &status);
 	if (U_FAILURE(status))
 		goto done;
 
-	/* full lower-casing can grow a string (U+0130 becomes two code points) */
+	/*
+	 * Full lower-casing can grow a string: U+0130 becomes two code points,
+	 * and Lithuanian turns each of U+00CC, U+00CD and U+0128 into three
+	 * code units.  Guess twice the input; when ICU reports the guess too
+	 * small (U_BUFFER_OVERFLOW_ERROR), it has also said how many code units
+	 * it needs, so retry once with exactly that.
+	 */
 	dstlen = srclen * 2 + 1;
-	dst = malloc(sizeof(UChar) * dstlen);
-	if (dst == NULL)
-		goto done;
-	dstlen = u_strToLower(dst, dstlen, src, srclen, locale, &status);
+	if (dstlen > AA_ICU_STACK_UNITS * 2)
+	{
+		dst = malloc(sizeof(UChar) * dstlen);
+		if (dst == NULL)
+			goto done;
+	}
+	else
+		dstlen = AA_ICU_STACK_UNITS * 2;
+	outlen = u_strToLower(dst, dstlen, src, srclen, locale, &status);
+	if (status == U_BUFFER_OVERFLOW_ERROR)
+	{
+		if (dst != dstbuf)
+			free(dst);
+		dst = NULL;
+		if (outlen < 0 || outlen >= INT32_MAX)
+			goto done;
+		dstlen = outlen + 1;
+		dst = malloc(sizeof(UChar) * dstlen);
+		if (dst == NULL)
+			goto done;
+		status = U_ZERO_ERROR;
+		outlen = u_strToLower(dst, dstlen, src, srclen, locale, &status);
+	}
 	if (U_FAILURE(status))
 		goto done;
+	dstlen = outlen;
 
 	/* each UTF-16 code unit becomes at most three UTF-8 bytes */
 	if (!aa_buf_reserve(out, (size_t) dstlen * 3 + 1))
@@ -103,8 +139,10 @@ lower_with_icu(const char *s, size_t len, const char *locale, AaBuf *out)
 	ok = true;
 
 done:
-	free(src);
-	free(dst);
+	if (src != srcbuf)
+		free(src);
+	if (dst != dstbuf)
+		free(dst);
 	return ok;
 }
 

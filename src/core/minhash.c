@@ -64,6 +64,18 @@ init_header(AaMinhashHeader *header, int num_perm, int shingle_size, uint32_t se
 }
 
 /*
+ * The densification probe of empty bin i, attempt number attempt: the bin
+ * it would copy from.  Changing this changes every sketch ever stored.
+ */
+static inline uint32_t
+probe_source(uint32_t seed, uint32_t i, uint64_t attempt, uint32_t k)
+{
+	uint64_t	probe = mix64(((uint64_t) seed << 32) ^ ((uint64_t) i << 20) ^ attempt);
+
+	return reduce_range((uint32_t) (probe >> 32), k);
+}
+
+/*
  * One-permutation hashing: the high 32 bits of a shingle hash choose its
  * bin, the low 32 bits compete for the bin's minimum.  Empty bins are then
  * filled by optimal densification: bin i probes bins mix(seed, i, attempt)
@@ -71,6 +83,16 @@ init_header(AaMinhashHeader *header, int num_perm, int shingle_size, uint32_t se
  * one.  The probe sequence depends only on (seed, i, attempt), so two
  * documents borrowing for the same bin borrow from the same place, which
  * is what keeps equal-slot counting an unbiased Jaccard estimator.
+ *
+ * Cost: an empty bin needs k / f probes on average when f bins are filled,
+ * so densifying costs about k^2 / f probes.  When every filled bin holds
+ * the same value (a document with one distinct shingle, typically: fewer
+ * words than the shingle size) every probe would copy that value, so it
+ * is copied without probing, in O(k).  Otherwise the probes are evaluated
+ * four at a time (they are independent, so the processor overlaps them)
+ * and the first filled one wins, exactly as probing one by one would: the
+ * sketch must not change, because stored sketches are compared with new
+ * ones.
  */
 AaDupStatus
 aa_minhash_from_hashes(const uint64_t *hashes, size_t n, size_t num_distinct,
@@ -79,6 +101,9 @@ aa_minhash_from_hashes(const uint64_t *hashes, size_t n, size_t num_distinct,
 {
 	uint8_t		filled[AA_MINHASH_NUM_PERM_MAX];
 	uint32_t	k = (uint32_t) num_perm;
+	uint32_t	nfilled = 0;
+	uint32_t	first_filled = 0;
+	bool		one_value = true;
 
 	if (aa_minhash_check_params(num_perm, shingle_size) != AA_DUP_OK)
 		return AA_DUP_BAD_PARAMETER;
@@ -105,22 +130,48 @@ aa_minhash_from_hashes(const uint64_t *hashes, size_t n, size_t num_distinct,
 
 	for (uint32_t i = 0; i < k; i++)
 	{
+		if (!filled[i])
+			continue;
+		if (nfilled++ == 0)
+			first_filled = i;
+		else if (values[i] != values[first_filled])
+			one_value = false;
+	}
+	if (nfilled == k)
+		return AA_DUP_OK;
+	if (one_value)
+	{
+		/* whichever filled bin a probe finds, it copies this value */
+		for (uint32_t i = 0; i < k; i++)
+			values[i] = values[first_filled];
+		return AA_DUP_OK;
+	}
+
+	for (uint32_t i = 0; i < k; i++)
+	{
 		uint64_t	attempt = 1;
 
 		if (filled[i])
 			continue;
-		/* at least one bin is filled, so this ends; expected k/filled probes */
+		if ((i & 63) == 0 && aa_dup_interrupted())
+			return AA_DUP_CANCELLED;
+		/* at least two bins are filled, so this ends; expected k/nfilled probes */
 		for (;;)
 		{
-			uint64_t	probe = mix64(((uint64_t) seed << 32) ^ ((uint64_t) i << 20) ^ attempt);
-			uint32_t	source = reduce_range((uint32_t) (probe >> 32), k);
+			uint32_t	s0 = probe_source(seed, i, attempt, k);
+			uint32_t	s1 = probe_source(seed, i, attempt + 1, k);
+			uint32_t	s2 = probe_source(seed, i, attempt + 2, k);
+			uint32_t	s3 = probe_source(seed, i, attempt + 3, k);
 
-			if (filled[source])
+			/* the lowest attempt that finds a filled bin wins */
+			if (filled[s0] | filled[s1] | filled[s2] | filled[s3])
 			{
+				uint32_t	source = filled[s0] ? s0 : filled[s1] ? s1 : filled[s2] ? s2 : s3;
+
 				values[i] = values[source];
 				break;
 			}
-			attempt++;
+			attempt += 4;
 		}
 	}
 	return AA_DUP_OK;
@@ -303,6 +354,22 @@ aa_minhash_band_keys(const AaMinhashHeader *header, const uint32_t *values,
 												 (size_t) rows * sizeof(uint32_t), band_seed);
 	}
 	return AA_DUP_OK;
+}
+
+/*
+ * The parameter key (see minhash.h): num_perm - 1 in bits 20-31,
+ * shingle_size - 1 in bits 15-19, a hash of version and seed in bits 0-14,
+ * offset to the bottom of the int64 range.
+ */
+int64_t
+aa_minhash_param_key(const AaMinhashHeader *header)
+{
+	uint64_t	code;
+
+	code = ((uint64_t) ((header->num_perm - 1) & 0xFFF) << 20) |
+		((uint64_t) ((header->shingle_size - 1) & 0x1F) << 15) |
+		(mix64(((uint64_t) header->version << 32) | header->seed) & 0x7FFF);
+	return AA_MINHASH_PARAM_KEY_MIN + (int64_t) code;
 }
 
 /* The S-curve 1 - (1 - s^r)^b. */

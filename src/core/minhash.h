@@ -111,6 +111,21 @@ extern AaDupStatus aa_minhash_band_keys(const AaMinhashHeader *header, const uin
 										int bands, int rows, int64_t *keys);
 
 /*
+ * The parameter key of a sketch: one value per parameter set (version,
+ * num_perm, shingle_size, seed), in the reserved range
+ * [AA_MINHASH_PARAM_KEY_MIN, AA_MINHASH_PARAM_KEY_MAX] at the bottom of the
+ * int64 order.  The GIN operator class indexes it beside the band keys so
+ * that a query can find the rows whose sketches have other parameters (a
+ * range scan of the reserved keys, skipping its own).  num_perm and
+ * shingle_size are encoded exactly; version and seed through 15 hashed
+ * bits.  A band key falls in the range with probability 2^-32, which
+ * only makes its row a candidate for the exact recheck.
+ */
+#define AA_MINHASH_PARAM_KEY_MIN INT64_MIN
+#define AA_MINHASH_PARAM_KEY_MAX (INT64_MIN + INT64_C(0xFFFFFFFF))
+extern int64_t aa_minhash_param_key(const AaMinhashHeader *header);
+
+/*
  * Probability that a pair of true similarity s shares at least one of
  * bands bands of rows rows: 1 - (1 - s^rows)^bands (the LSH S-curve).
  */

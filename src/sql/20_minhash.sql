@@ -174,6 +174,11 @@ CREATE FUNCTION aa_minhash_gin_extract_query(minhash, internal, int2, internal,
                                              internal, internal, internal)
 RETURNS internal
 AS 'MODULE_PATHNAME', 'aa_minhash_gin_extract_query'
+LANGUAGE C STRICT STABLE PARALLEL SAFE;
+
+CREATE FUNCTION aa_minhash_gin_compare_partial(int8, int8, int2, internal)
+RETURNS int4
+AS 'MODULE_PATHNAME', 'aa_minhash_gin_compare_partial'
 LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
 
 CREATE FUNCTION aa_minhash_gin_consistent(internal, int2, minhash, int4,
@@ -202,6 +207,7 @@ FOR TYPE minhash USING gin AS
                                             internal, internal, internal),
     FUNCTION 4 aa_minhash_gin_consistent(internal, int2, minhash, int4,
                                          internal, internal, internal, internal),
+    FUNCTION 5 aa_minhash_gin_compare_partial(int8, int8, int2, internal),
     FUNCTION 6 aa_minhash_gin_tri_consistent(internal, int2, minhash, int4,
                                              internal, internal, internal),
     FUNCTION 7 aa_minhash_gin_options(internal),
