@@ -18,11 +18,18 @@ CORE_SRCS = $(sort $(wildcard src/core/*.c))
 GLUE_SRCS = $(sort $(wildcard src/*.c))
 OBJS = $(GLUE_SRCS:.c=.o) $(CORE_SRCS:.c=.o)
 
-# The install script is assembled from src/sql/*.sql in name order;
-# upgrade scripts (article_analytics--A--B.sql) are committed in sql/.
+# The install script is assembled from src/sql/*.sql in name order, and
+# the upgrade script from the last release from src/sql/upgrade/ and the
+# parts that replace or add objects in place.  The install scripts of
+# released versions are committed in sql/ as they were released (0.1), so
+# that CREATE EXTENSION ... VERSION '0.1' and the upgrade can be tested;
+# when a version is released its built scripts are committed too.
 SQL_PARTS = $(sort $(wildcard src/sql/*.sql))
 AA_INSTALL_SCRIPT = sql/$(EXTENSION)--$(EXTVERSION).sql
-DATA = $(AA_INSTALL_SCRIPT) $(wildcard sql/$(EXTENSION)--*--*.sql)
+AA_UPGRADE_0_1 = sql/$(EXTENSION)--0.1--$(EXTVERSION).sql
+AA_UPGRADE_0_1_PARTS = src/sql/upgrade/0.1--0.2.sql src/sql/31_entity_aliases_data.sql \
+	src/sql/51_refresh_access.sql src/sql/52_refresh.sql src/sql/53_views.sql
+DATA = $(AA_INSTALL_SCRIPT) $(AA_UPGRADE_0_1) sql/$(EXTENSION)--0.1.sql
 DATA_built =
 
 REGRESS = $(filter-out $(EXTENSION)--%,$(basename $(notdir $(wildcard sql/*.sql))))
@@ -39,7 +46,7 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-all: $(AA_INSTALL_SCRIPT)
+all: $(AA_INSTALL_SCRIPT) $(AA_UPGRADE_0_1)
 
 # PGXS does not track headers; every object depends on all of ours.
 $(OBJS): $(wildcard src/*.h src/core/*.h)
@@ -60,6 +67,9 @@ install-ner-model:
 
 $(AA_INSTALL_SCRIPT): $(SQL_PARTS) $(EXTENSION).control
 	cat $(SQL_PARTS) > $@
+
+$(AA_UPGRADE_0_1): $(AA_UPGRADE_0_1_PARTS) $(EXTENSION).control
+	cat $(AA_UPGRADE_0_1_PARTS) > $@
 
 # ---------------------------------------------------------------------------
 # The core's unit tests: plain C, no PostgreSQL, built under ASan and UBSan.

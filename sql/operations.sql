@@ -265,7 +265,7 @@ BEGIN;
 CALL aa_refresh('ops_articles', date_column => 'published', batch_size => 4);
 ROLLBACK;
 \set VERBOSITY default
-SELECT count(*) AS locks_held FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid();
+SELECT count(*) AS locks_held FROM aa_refresh_locks WHERE pid IS NOT NULL;
 SELECT count(*) AS runs_left_running FROM aa_refresh_runs WHERE status = 'running';
 
 -- pg_dump keeps every table that holds the user's data

@@ -9,7 +9,7 @@
 #  - a 50 MB body, NULL and empty bodies are skipped and reported, why
 #    included, without stopping the run;
 #  - statement_timeout cancels a run: it is recorded as 'cancelled', the
-#    advisory lock is released, and the next run finishes.
+#    lock row (aa_refresh_locks) is released, and the next run finishes.
 set -u
 fail=0
 say() { echo "$*"; }
@@ -66,14 +66,14 @@ start=$(date +%s%N)
 out=$(psql -X -A -t -c "CALL aa_refresh('faults_articles', date_column => 'published', batch_size => 25)" 2>&1)
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
 say "second caller: $out (returned after ${ms} ms)"
-echo "$out" | grep -q 'NOTICE:  aa_refresh: another session is refreshing faults_articles; this call did nothing' ||
+echo "$out" | grep -q 'NOTICE:  aa_refresh: another session is refreshing public.faults_articles; this call did nothing' ||
 	bad "the second caller did not get the NOTICE"
 [ "$ms" -lt 3000 ] || bad "the second caller waited ${ms} ms"
 [ "$(q -c "SELECT count(*) FROM aa_refresh_runs WHERE status = 'busy'")" = 1 ] ||
 	bad "no 'busy' row for the second caller"
 
 out=$(psql -X -A -t -v VERBOSITY=verbose -c "SELECT aa_refresh_forget('faults_articles')" 2>&1)
-echo "$out" | grep -q 'ERROR:  55P03: aa_refresh_forget: another session is refreshing faults_articles' ||
+echo "$out" | grep -q 'ERROR:  55P03: aa_refresh_forget: another session is refreshing public.faults_articles' ||
 	bad "aa_refresh_forget did not refuse while a refresh runs: $out"
 
 q -c "SELECT pg_terminate_backend($pid)" > /dev/null
@@ -176,12 +176,12 @@ echo "$out" | grep -q 'canceling statement due to statement timeout' || bad "sta
 out=$(q <<'SQL'
 SELECT 'cancelled_run ' || status || ' ' || error_sqlstate || ' ' || (rows_done > 0)
 FROM aa_refresh_runs WHERE source = 'faults_articles'::regclass ORDER BY run_id DESC LIMIT 1;
-SELECT 'locks ' || count(*) FROM pg_locks WHERE locktype = 'advisory';
+SELECT 'locks ' || count(*) FROM aa_refresh_locks WHERE pid IS NOT NULL;
 SQL
 )
 echo "$out" | sed 's/^/   /'
 echo "$out" | grep -q '^cancelled_run cancelled 57014 true$' || bad "the cancelled run is not recorded as cancelled with its progress"
-echo "$out" | grep -q '^locks 0$' || bad "an advisory lock is still held"
+echo "$out" | grep -q '^locks 0$' || bad "the lock row is still held after the cancelled run"
 q -c "CALL aa_refresh('faults_articles', date_column => 'published', batch_size => 25)" || bad "the run after the cancel failed"
 out=$(q -c "SELECT 'after_cancel ' || status || ' ' || (rows_done + (SELECT rows_done FROM aa_refresh_runs r2 WHERE r2.status = 'cancelled')) FROM aa_refresh_runs WHERE source = 'faults_articles'::regclass ORDER BY run_id DESC LIMIT 1")
 say "   $out"
