@@ -280,3 +280,15 @@ SELECT aa_refresh_forget('ops_bad');
 SELECT count(*) AS left_of_ops_bad FROM aa_refresh_articles WHERE source = 'ops_bad'::regclass;
 SELECT source, status, rows_done, articles_done, articles_skipped FROM aa_refresh_status
 ORDER BY source;
+
+-- A DO block run on its own may call aa_refresh: PostgreSQL lets a
+-- procedure called from it commit (the README says so); from a function
+-- it fails with 2D000 before doing anything.
+DO $$ BEGIN CALL aa_refresh('ops_articles', date_column => 'published', threshold => 0.5); END $$;
+SELECT status, rows_done FROM aa_refresh_runs ORDER BY run_id DESC LIMIT 1;
+CREATE FUNCTION ops_refresh_from_function() RETURNS void LANGUAGE plpgsql AS
+$$ BEGIN CALL aa_refresh('ops_articles', date_column => 'published', threshold => 0.5); END $$;
+\set VERBOSITY terse
+SELECT ops_refresh_from_function();
+\set VERBOSITY default
+SELECT status, rows_done FROM aa_refresh_runs ORDER BY run_id DESC LIMIT 1;
