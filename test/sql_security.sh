@@ -55,8 +55,8 @@ GRANT USAGE ON SEQUENCE aa_refresh_runs_run_id_seq TO aa_sec_refresher;
 GRANT aa_sec_refresher TO aa_sec_alice, aa_sec_bob;
 -- the README's "analytics reader" recipe
 GRANT SELECT ON aa_refresh_status, aa_refresh_skipped, aa_entity_daily, aa_entity_totals,
-      aa_entity_cooccurrence, aa_duplicates, aa_duplicate_clusters, aa_top_terms_daily
-      TO aa_sec_reader;
+      aa_entity_types, aa_entity_cooccurrence, aa_duplicates, aa_duplicate_clusters,
+      aa_top_terms_daily TO aa_sec_reader;
 CREATE SCHEMA alice AUTHORIZATION aa_sec_alice;
 CREATE SCHEMA bob AUTHORIZATION aa_sec_bob;
 SQL
@@ -117,7 +117,8 @@ SELECT 'sources ' || string_agg(DISTINCT source, ',') FROM (
   SELECT source FROM aa_entity_daily UNION ALL SELECT source FROM aa_entity_totals
   UNION ALL SELECT source FROM aa_entity_cooccurrence UNION ALL SELECT source FROM aa_top_terms_daily
   UNION ALL SELECT source FROM aa_refresh_status UNION ALL SELECT source FROM aa_refresh_skipped
-  UNION ALL SELECT source FROM aa_duplicates UNION ALL SELECT source FROM aa_duplicate_clusters) s;
+  UNION ALL SELECT source FROM aa_duplicates UNION ALL SELECT source FROM aa_duplicate_clusters
+  UNION ALL SELECT source FROM aa_entity_types) s;
 SQL
 )
 say "reader: $out"

@@ -52,41 +52,66 @@ WHERE a.source IN (SELECT rs.source FROM aa_readable_sources rs)
 COMMENT ON VIEW aa_refresh_skipped IS
 'articles aa_refresh skipped, or processed only in part, and why';
 
+-- aa_entity_types: the one type each canonical name has in the entity
+-- views of an article table, so that no view splits a name into two rows
+-- by type: the type of the alias row that names the canonical name itself
+-- where there is one (the user's row before the shipped one), so that
+-- "Afghanistan" is LOC although the mention "Afghan" that resolves to it
+-- is MISC; otherwise the type its mentions in that table have most often
+-- (a tie goes to the first of LOC, MISC, ORG, PER).
+CREATE OR REPLACE VIEW aa_entity_types WITH (security_barrier) AS
+SELECT e.source::text AS source, e.canonical AS entity,
+       coalesce((SELECT x.type FROM aa_entity_aliases x
+                 WHERE x.alias = e.canonical AND x.canonical = e.canonical
+                 ORDER BY x.shipped LIMIT 1),
+                mode() WITHIN GROUP (ORDER BY e.type)) AS type,
+       e.source AS source_table
+FROM aa_article_entities e
+WHERE e.source IN (SELECT rs.source FROM aa_readable_sources rs)
+GROUP BY e.source, e.canonical;
+
+COMMENT ON VIEW aa_entity_types IS
+'the type of each canonical entity name in the entity views: its own alias row''s type, else the type most of its mentions have';
+
 CREATE OR REPLACE VIEW aa_entity_daily WITH (security_barrier) AS
 SELECT e.source::text AS source, a.published AS day, e.canonical AS entity,
-       e.type, count(*) AS mentions, count(DISTINCT e.article_id) AS articles
+       t.type, count(*) AS mentions, count(DISTINCT e.article_id) AS articles
 FROM aa_article_entities e
      JOIN aa_refresh_articles a ON a.source = e.source AND a.article_id = e.article_id
+     JOIN aa_entity_types t ON t.source_table = e.source AND t.entity = e.canonical
 WHERE e.source IN (SELECT rs.source FROM aa_readable_sources rs)
-GROUP BY e.source, a.published, e.canonical, e.type;
+GROUP BY e.source, a.published, e.canonical, t.type;
 
 COMMENT ON VIEW aa_entity_daily IS
-'how often each entity (canonical name and type) was mentioned each day, and in how many articles';
+'how often each entity (canonical name, with its one type) was mentioned each day, and in how many articles';
 
 CREATE OR REPLACE VIEW aa_entity_totals WITH (security_barrier) AS
-SELECT e.source::text AS source, e.canonical AS entity, e.type,
+SELECT e.source::text AS source, e.canonical AS entity, t.type,
        count(*) AS mentions, count(DISTINCT e.article_id) AS articles,
        min(a.published) AS first_day, max(a.published) AS last_day
 FROM aa_article_entities e
      JOIN aa_refresh_articles a ON a.source = e.source AND a.article_id = e.article_id
+     JOIN aa_entity_types t ON t.source_table = e.source AND t.entity = e.canonical
 WHERE e.source IN (SELECT rs.source FROM aa_readable_sources rs)
-GROUP BY e.source, e.canonical, e.type;
+GROUP BY e.source, e.canonical, t.type;
 
 COMMENT ON VIEW aa_entity_totals IS
 'each entity over the whole table: mentions, articles, first and last day seen';
 
 CREATE OR REPLACE VIEW aa_entity_cooccurrence WITH (security_barrier) AS
 WITH d AS (
-    SELECT DISTINCT e.source, e.article_id, e.canonical, e.type
+    SELECT DISTINCT e.source, e.article_id, e.canonical
     FROM aa_article_entities e
     WHERE e.source IN (SELECT rs.source FROM aa_readable_sources rs)
 )
-SELECT x.source::text AS source, x.canonical AS entity_a, x.type AS type_a,
-       y.canonical AS entity_b, y.type AS type_b, count(*) AS articles
+SELECT x.source::text AS source, x.canonical AS entity_a, tx.type AS type_a,
+       y.canonical AS entity_b, ty.type AS type_b, count(*) AS articles
 FROM d x
      JOIN d y ON y.source = x.source AND y.article_id = x.article_id
-             AND (y.canonical, y.type) > (x.canonical, x.type)
-GROUP BY x.source, x.canonical, x.type, y.canonical, y.type;
+             AND y.canonical > x.canonical
+     JOIN aa_entity_types tx ON tx.source_table = x.source AND tx.entity = x.canonical
+     JOIN aa_entity_types ty ON ty.source_table = y.source AND ty.entity = y.canonical
+GROUP BY x.source, x.canonical, tx.type, y.canonical, ty.type;
 
 COMMENT ON VIEW aa_entity_cooccurrence IS
 'pairs of entities named in the same article, and in how many articles (entity_a sorts before entity_b)';
