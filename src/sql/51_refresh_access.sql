@@ -65,11 +65,52 @@ ALTER TABLE aa_article_bands ENABLE ROW LEVEL SECURITY;
 ALTER TABLE aa_duplicate_pairs ENABLE ROW LEVEL SECURITY;
 ALTER TABLE aa_cluster_members ENABLE ROW LEVEL SECURITY;
 
+-- aa_sources_readable_by, aa_sources_refreshable_by: the OIDs of the
+-- article tables known to aa_refresh (aa_refresh_sources) that a role may
+-- read, or may refresh.  The policies of the large side tables compare
+-- each row's source with these sets, computed once per statement (an
+-- uncorrelated subquery, hashed), rather than check a privilege for every
+-- row: a refresh by a table owner writes and joins tens of rows per
+-- article.  SECURITY DEFINER, as the policies of aa_refresh_sources would
+-- otherwise hide its rows from the very check; they reveal no more than
+-- pg_class does.
+CREATE OR REPLACE FUNCTION aa_sources_readable_by(reader name)
+RETURNS SETOF oid
+LANGUAGE sql STABLE STRICT PARALLEL SAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT s.source::pg_catalog.oid
+    FROM @extschema@.aa_refresh_sources s
+    WHERE pg_catalog.has_table_privilege(reader, s.source, 'SELECT')
+$$;
+
+COMMENT ON FUNCTION aa_sources_readable_by(name) IS
+'the article tables known to aa_refresh whose analytics a role may read (row-level security of the side tables)';
+
+CREATE OR REPLACE FUNCTION aa_sources_refreshable_by(refresher name)
+RETURNS SETOF oid
+LANGUAGE sql STABLE STRICT PARALLEL SAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT s.source::pg_catalog.oid
+    FROM @extschema@.aa_refresh_sources s
+         JOIN pg_catalog.pg_class c ON c.oid = s.source
+    WHERE pg_catalog.pg_has_role(refresher, c.relowner, 'USAGE')
+$$;
+
+COMMENT ON FUNCTION aa_sources_refreshable_by(name) IS
+'the article tables known to aa_refresh that a role may refresh (row-level security of the side tables)';
+
 -- The same four policies on each side table: read what you may SELECT,
--- write what you may refresh.
+-- write what you may refresh.  The three small tables (settings, runs,
+-- locks) check each row, since their rows can exist before the table's
+-- row in aa_refresh_sources; the six large ones, whose rows aa_refresh
+-- writes only after it, compare with the sets above.
 DO $$
 DECLARE
     side_table text;
+    read_rule text;
+    write_rule text;
 BEGIN
     FOREACH side_table IN ARRAY ARRAY['aa_refresh_sources', 'aa_refresh_runs',
                                       'aa_refresh_locks', 'aa_refresh_articles',
@@ -77,17 +118,19 @@ BEGIN
                                       'aa_article_bands', 'aa_duplicate_pairs',
                                       'aa_cluster_members']
     LOOP
+        IF side_table IN ('aa_refresh_sources', 'aa_refresh_runs', 'aa_refresh_locks') THEN
+            read_rule := 'pg_catalog.has_table_privilege(source, ''SELECT'')';
+            write_rule := '@extschema@.aa_may_refresh(source)';
+        ELSE
+            read_rule := 'source::pg_catalog.oid OPERATOR(pg_catalog.=) ANY (SELECT @extschema@.aa_sources_readable_by(CURRENT_USER))';
+            write_rule := 'source::pg_catalog.oid OPERATOR(pg_catalog.=) ANY (SELECT @extschema@.aa_sources_refreshable_by(CURRENT_USER))';
+        END IF;
         EXECUTE pg_catalog.format(
-            'CREATE POLICY aa_read ON @extschema@.%1$I FOR SELECT
-                 USING (pg_catalog.has_table_privilege(source, ''SELECT''));
-             CREATE POLICY aa_insert ON @extschema@.%1$I FOR INSERT
-                 WITH CHECK (@extschema@.aa_may_refresh(source));
-             CREATE POLICY aa_update ON @extschema@.%1$I FOR UPDATE
-                 USING (@extschema@.aa_may_refresh(source))
-                 WITH CHECK (@extschema@.aa_may_refresh(source));
-             CREATE POLICY aa_delete ON @extschema@.%1$I FOR DELETE
-                 USING (@extschema@.aa_may_refresh(source))',
-            side_table);
+            'CREATE POLICY aa_read ON @extschema@.%1$I FOR SELECT USING (%2$s);
+             CREATE POLICY aa_insert ON @extschema@.%1$I FOR INSERT WITH CHECK (%3$s);
+             CREATE POLICY aa_update ON @extschema@.%1$I FOR UPDATE USING (%3$s) WITH CHECK (%3$s);
+             CREATE POLICY aa_delete ON @extschema@.%1$I FOR DELETE USING (%3$s)',
+            side_table, read_rule, write_rule);
     END LOOP;
 END;
 $$;
