@@ -82,6 +82,10 @@ echo "== entity tagging"
 bash test/bench_entities.sh "$shared"
 
 echo
+echo "== aa_refresh by a superuser and by a table owner under row-level security"
+bash test/bench_refresh_roles.sh
+
+echo
 echo "== aa_minhash at num_perm = 4096 by document length (densification: about k^2/s hash probes for s distinct shingles, O(k) for one)"
 psql -X -A -t -F ' ' -v ON_ERROR_STOP=1 <<'SQL'
 CREATE TEMP TABLE lengths AS
