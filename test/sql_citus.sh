@@ -245,6 +245,7 @@ FROM aa_duplicate_pairs WHERE source = 'articles'::regclass
 UNION ALL
 SELECT 'clusters', count(*), md5(string_agg(concat_ws('|', article_id, cluster_id), ',' ORDER BY article_id))
 FROM aa_cluster_members WHERE source = 'articles'::regclass
+ORDER BY 1
 SQL
 }
 n=$(cc -c "SELECT count(*) FROM articles")
