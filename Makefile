@@ -28,7 +28,7 @@ SQL_PARTS = $(sort $(wildcard src/sql/*.sql))
 AA_INSTALL_SCRIPT = sql/$(EXTENSION)--$(EXTVERSION).sql
 AA_UPGRADE_0_1 = sql/$(EXTENSION)--0.1--$(EXTVERSION).sql
 AA_UPGRADE_0_1_PARTS = src/sql/upgrade/0.1--0.2.sql src/sql/31_entity_aliases_data.sql \
-	src/sql/51_refresh_access.sql src/sql/52_refresh.sql src/sql/53_views.sql
+	src/sql/51_refresh_access.sql src/sql/52_refresh.sql src/sql/53_views.sql src/sql/54_citus.sql
 DATA = $(AA_INSTALL_SCRIPT) $(AA_UPGRADE_0_1) sql/$(EXTENSION)--0.1.sql
 DATA_built =
 

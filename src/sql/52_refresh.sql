@@ -335,6 +335,33 @@ $$;
 COMMENT ON FUNCTION aa_refresh_validate(regclass, name, name, name, text, name, int, bigint, float8, int, bigint) IS
 'internal to aa_refresh: check its arguments and the caller''s rights before it does anything';
 
+-- aa_refresh_distributed: true when the article table is a Citus table
+-- (distributed or reference), whose rows live on other nodes.  aa_refresh
+-- then never joins it with its side tables, which are plain tables of the
+-- coordinator (a query may not mix the two), and never sends a regclass or
+-- any other local value to the workers: it reads ids and row versions in
+-- id order, compares them with its state on the coordinator, and reads the
+-- bodies it needs by id.  False where Citus is not installed.
+CREATE OR REPLACE FUNCTION aa_refresh_distributed(articles regclass)
+RETURNS boolean
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    found boolean := false;
+BEGIN
+    IF pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
+        EXECUTE 'SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p
+                                WHERE p.logicalrelid OPERATOR(pg_catalog.=) $1)'
+            INTO found USING articles;
+    END IF;
+    RETURN found;
+END;
+$$;
+
+COMMENT ON FUNCTION aa_refresh_distributed(regclass) IS
+'internal to aa_refresh: is the article table a Citus table (read without joining the side tables)';
+
 -- aa_refresh_lock_held: true when a session other than this one holds the
 -- lock row of an article table.  The holder is alive while a backend with
 -- its pid runs; where the reader may see start times (its own sessions,
@@ -509,6 +536,12 @@ DECLARE
     cfg        record;
     run        bigint;
     fetch_sql  text;
+    scan_sql   text;
+    ids_sql    text;
+    distributed boolean;
+    s_ids      bigint[];
+    s_xmins    bigint[];
+    scan_last  bigint;
     last_id    bigint := -9223372036854775808;
     upper_id   bigint;
     b_ids      bigint[];
@@ -584,13 +617,41 @@ BEGIN
                                      THEN pg_catalog.now() ELSE s.configured_at END;
 
         -- articles no longer in the table
-        EXECUTE pg_catalog.format(
-            'SELECT coalesce(pg_catalog.array_agg(st.article_id), ''{}'')
-             FROM @extschema@.aa_refresh_articles st
-             WHERE st.source = $1
-               AND NOT EXISTS (SELECT 1 FROM %s s WHERE s.%I = st.article_id)',
-            articles, id_column)
-            INTO gone USING articles;
+        distributed := @extschema@.aa_refresh_distributed(articles);
+        IF NOT distributed THEN
+            EXECUTE pg_catalog.format(
+                'SELECT coalesce(pg_catalog.array_agg(st.article_id), ''{}'')
+                 FROM @extschema@.aa_refresh_articles st
+                 WHERE st.source = $1
+                   AND NOT EXISTS (SELECT 1 FROM %s s WHERE s.%I = st.article_id)',
+                articles, id_column)
+                INTO gone USING articles;
+        ELSE
+            -- On Citus: the ids of the table, 10000 at a time in id order
+            -- (each a query of the distributed table alone), against the
+            -- state on the coordinator: the state's ids in the range a chunk
+            -- covers that the chunk lacks are gone.
+            gone := '{}';
+            scan_last := -9223372036854775808;
+            ids_sql := pg_catalog.format(
+                'SELECT coalesce(pg_catalog.array_agg(c.id ORDER BY c.id), ''{}'')
+                 FROM (SELECT s.%1$I::bigint AS id FROM %2$s s
+                       WHERE s.%1$I > $1 ORDER BY s.%1$I LIMIT 10000) c',
+                id_column, articles);
+            LOOP
+                EXECUTE ids_sql INTO s_ids USING scan_last;
+                SELECT gone OPERATOR(pg_catalog.||) coalesce(pg_catalog.array_agg(st.article_id), '{}')
+                INTO gone
+                FROM @extschema@.aa_refresh_articles st
+                     LEFT JOIN pg_catalog.unnest(s_ids) AS u(id) ON u.id = st.article_id
+                WHERE st.source = articles AND st.article_id > scan_last
+                  AND (pg_catalog.cardinality(s_ids) = 0
+                       OR st.article_id <= s_ids[pg_catalog.cardinality(s_ids)])
+                  AND u.id IS NULL;
+                EXIT WHEN pg_catalog.cardinality(s_ids) = 0;
+                scan_last := s_ids[pg_catalog.cardinality(s_ids)];
+            END LOOP;
+        END IF;
         IF pg_catalog.cardinality(gone) > 0 THEN
             DELETE FROM @extschema@.aa_article_entities e WHERE e.source = articles AND e.article_id = ANY (gone);
             DELETE FROM @extschema@.aa_article_terms t WHERE t.source = articles AND t.article_id = ANY (gone);
@@ -680,19 +741,105 @@ BEGIN
              ELSE pg_catalog.format('s.%I::text', language_column) END,
         articles);
 
+    -- On Citus (see aa_refresh_distributed) the same in three steps, none
+    -- of which mixes the distributed table with a table of the coordinator:
+    -- the ids and row versions of the next batch_size articles (scan_sql),
+    -- the candidates among them by the state on the coordinator, then the
+    -- bodies, hashes, days and languages of the candidates by id
+    -- (fetch_sql); which of those changed is decided on the coordinator.
+    -- A batch there is batch_size articles read, not batch_size changed.
+    IF distributed THEN
+        scan_sql := pg_catalog.format($q$
+            SELECT coalesce(pg_catalog.array_agg(c.id ORDER BY c.id), '{}'),
+                   pg_catalog.array_agg(c.row_xmin ORDER BY c.id)
+            FROM (SELECT s.%1$I::bigint AS id, s.xmin::text::bigint AS row_xmin
+                  FROM %2$s s
+                  WHERE s.%1$I > $1 AND s.%1$I <= $2
+                  ORDER BY s.%1$I
+                  LIMIT $3) c
+            $q$, id_column, articles);
+        fetch_sql := pg_catalog.format($q$
+            SELECT coalesce(pg_catalog.array_agg(c.id ORDER BY c.id), '{}'),
+                   pg_catalog.array_agg(c.body ORDER BY c.id), pg_catalog.array_agg(c.h ORDER BY c.id),
+                   pg_catalog.array_agg(c.nbytes ORDER BY c.id), pg_catalog.array_agg(c.day ORDER BY c.id),
+                   pg_catalog.array_agg(c.lang ORDER BY c.id), pg_catalog.array_agg(c.row_xmin ORDER BY c.id)
+            FROM (SELECT s.%1$I::bigint AS id,
+                         CASE WHEN pg_catalog.octet_length(s.%2$I::text) <= $2
+                              THEN s.%2$I::text END AS body,
+                         pg_catalog.md5(s.%2$I::text) AS h,
+                         pg_catalog.octet_length(s.%2$I::text)::bigint AS nbytes,
+                         %3$s AS day, %4$s AS lang, s.xmin::text::bigint AS row_xmin
+                  FROM %5$s s
+                  WHERE s.%1$I = ANY ($1)) c
+            $q$,
+            id_column, body_column,
+            CASE WHEN date_column IS NULL THEN 'NULL::date'
+                 ELSE pg_catalog.format('s.%I::date', date_column) END,
+            CASE WHEN language_column IS NULL THEN 'NULL::text'
+                 ELSE pg_catalog.format('s.%I::text', language_column) END,
+            articles);
+    END IF;
+
     LOOP
         EXIT WHEN err_msg IS NOT NULL OR upper_id IS NULL;
         BEGIN
-            EXECUTE fetch_sql
+            IF NOT distributed THEN
+                EXECUTE fetch_sql
+                    INTO b_ids, b_bodies, b_hashes, b_bytes, b_days, b_langs, b_xmins, b_changed
+                    USING articles, last_id, max_body_bytes, batch_size, upper_id;
+                EXIT WHEN pg_catalog.cardinality(b_ids) = 0;
+                -- a run bounded by max_rows leaves the rest to the next one
+                IF seen >= max_rows THEN
+                    partial := true;
+                    EXIT;
+                END IF;
+                last_id := b_ids[pg_catalog.cardinality(b_ids)];
+            ELSE
+                EXECUTE scan_sql INTO s_ids, s_xmins USING last_id, upper_id, batch_size;
+                EXIT WHEN pg_catalog.cardinality(s_ids) = 0;
+                IF seen >= max_rows THEN
+                    partial := true;
+                    EXIT;
+                END IF;
+                last_id := s_ids[pg_catalog.cardinality(s_ids)];
+                -- candidates: new, another row version, or skipped as too
+                -- large (max_body_bytes may have grown)
+                SELECT coalesce(pg_catalog.array_agg(u.id ORDER BY u.id), '{}')
+                INTO b_ids
+                FROM unnest(s_ids, s_xmins) AS u(id, row_xmin)
+                     LEFT JOIN @extschema@.aa_refresh_articles st
+                       ON st.source = articles AND st.article_id = u.id
+                WHERE st.article_id IS NULL OR st.row_xmin IS DISTINCT FROM u.row_xmin
+                      OR st.skip_reason = 'too_large';
+                IF pg_catalog.cardinality(b_ids) > 0 THEN
+                    EXECUTE fetch_sql
+                        INTO b_ids, b_bodies, b_hashes, b_bytes, b_days, b_langs, b_xmins
+                        USING b_ids, max_body_bytes;
+                ELSE
+                    b_bodies := '{}'; b_hashes := '{}'; b_bytes := '{}';
+                    b_days := '{}'; b_langs := '{}'; b_xmins := '{}';
+                END IF;
+                -- the candidates the single-node query keeps, and which changed
+                SELECT coalesce(pg_catalog.array_agg(u.id ORDER BY u.n), '{}'),
+                       pg_catalog.array_agg(u.body ORDER BY u.n),
+                       pg_catalog.array_agg(u.h ORDER BY u.n), pg_catalog.array_agg(u.nbytes ORDER BY u.n),
+                       pg_catalog.array_agg(u.day ORDER BY u.n), pg_catalog.array_agg(u.lang ORDER BY u.n),
+                       pg_catalog.array_agg(u.row_xmin ORDER BY u.n),
+                       pg_catalog.array_agg((st.article_id IS NULL
+                                             OR st.body_md5 IS DISTINCT FROM u.h
+                                             OR st.published IS DISTINCT FROM u.day
+                                             OR st.language IS DISTINCT FROM u.lang
+                                             OR (st.skip_reason = 'too_large'
+                                                 AND u.nbytes <= max_body_bytes) IS TRUE)
+                                            ORDER BY u.n)
                 INTO b_ids, b_bodies, b_hashes, b_bytes, b_days, b_langs, b_xmins, b_changed
-                USING articles, last_id, max_body_bytes, batch_size, upper_id;
-            EXIT WHEN pg_catalog.cardinality(b_ids) = 0;
-            -- a run bounded by max_rows leaves the rest to the next one
-            IF seen >= max_rows THEN
-                partial := true;
-                EXIT;
+                FROM unnest(b_ids, b_bodies, b_hashes, b_bytes, b_days, b_langs, b_xmins)
+                     WITH ORDINALITY AS u(id, body, h, nbytes, day, lang, row_xmin, n)
+                     LEFT JOIN @extschema@.aa_refresh_articles st
+                       ON st.source = articles AND st.article_id = u.id
+                WHERE st.article_id IS NULL OR st.row_xmin IS DISTINCT FROM u.row_xmin
+                      OR (st.skip_reason = 'too_large' AND u.nbytes <= max_body_bytes);
             END IF;
-            last_id := b_ids[pg_catalog.cardinality(b_ids)];
             -- candidates that did not change: record their new row version
             UPDATE @extschema@.aa_refresh_articles st
             -- (a multi-argument unnest in FROM must be written unqualified;
