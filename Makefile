@@ -5,7 +5,7 @@
 #   make test             set up everything and run every test
 #   make bench            speed, side by side with PostgreSQL's own tools
 #   make load             8 concurrent clients under pgbench
-#   make eval             entity tagging accuracy on CoNLL-2003 valid.txt, beside OpenNLP
+#   make eval             entity tagging accuracy on the two dev sets, beside OpenNLP
 #   make model            retrain the shipped entity model from ../shared
 #   make unit             the core's unit tests only (no PostgreSQL needed)
 #   make fuzz             a longer libFuzzer campaign on the tokenizer
@@ -123,7 +123,8 @@ eval:
 	@AA_EXTRA_PACKAGES=opennlp bash test/setup.sh
 	@bash test/eval_ner.sh ../shared
 
-# Rebuilds src/model/ner_en.model from ../shared/data/conll2003/train.txt;
+# Rebuilds src/model/ner_en.model from ../shared/data/conll2003/train.txt
+# and ../shared/data/worldwide/train.conll;
 # the same data gives the same bytes.
 model:
 	@sh src/tools/make_model.sh ../shared

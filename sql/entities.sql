@@ -110,6 +110,21 @@ SET article_analytics.ner_model = 'aa_ner_corrupt.model';
 SELECT aa_tag(ARRAY['Paris']);
 SET article_analytics.ner_model = 'aa_ner_text.model';
 SELECT aa_tag(ARRAY['Paris']);
+-- a model of format 1 (before word clusters: the format_version field,
+-- bytes 9-12, says 1) is refused as an older format, SQLSTATE 0A000
+RESET article_analytics.ner_model;
+SELECT lo_from_bytea(0, overlay(m placing '\x01000000'::bytea from 9 for 4)) AS format1_oid
+FROM pg_read_binary_file(current_setting('article_analytics.ner_model')) AS f(m) \gset
+SELECT lo_export(:format1_oid, 'aa_ner_format1.model');
+SELECT lo_unlink(:format1_oid);
+SET article_analytics.ner_model = 'aa_ner_format1.model';
+SELECT aa_tag(ARRAY['Paris']);
+DO $$
+BEGIN
+    PERFORM aa_tag(ARRAY['Paris']);
+EXCEPTION WHEN OTHERS THEN
+    RAISE NOTICE 'SQLSTATE %', SQLSTATE;
+END $$;
 -- back to the installed model, which works again
 RESET article_analytics.ner_model;
 SELECT aa_tag(ARRAY['Paris']);

@@ -97,7 +97,9 @@ release_model(void *arg)
 /*
  * The SQLSTATE for a model loading failure: a missing file is
  * undefined_file, a path naming a FIFO, directory or device
- * wrong_object_type, a damaged file data_corrupted.
+ * wrong_object_type, a model of another format or feature version (an
+ * older model left by an upgrade) feature_not_supported, a damaged file
+ * data_corrupted.
  */
 static int
 model_status_sqlstate(AaNerModelStatus status)
@@ -110,6 +112,8 @@ model_status_sqlstate(AaNerModelStatus status)
 			return ERRCODE_WRONG_OBJECT_TYPE;
 		case AA_NER_MODEL_ERR_NO_MEMORY:
 			return ERRCODE_OUT_OF_MEMORY;
+		case AA_NER_MODEL_ERR_VERSION:
+			return ERRCODE_FEATURE_NOT_SUPPORTED;
 		default:
 			return ERRCODE_DATA_CORRUPTED;
 	}

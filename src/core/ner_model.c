@@ -21,12 +21,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <xxhash.h>
 
 #include "tagger.h"
+
+/*
+ * Alignment of the in-memory copy of a model: 2 MB, so that the kernel
+ * can back it with huge pages (see aa_ner_model_open).
+ */
+#define MODEL_ALIGNMENT ((size_t) 2 * 1024 * 1024)
 
 /*
  * Round offset up to a multiple of 64 so that the arrays start on a cache
@@ -74,14 +81,21 @@ check_header(const AaNerModelHeader *header, uint64_t actual_size,
 {
 	uint64_t	weight_slots;
 	uint64_t	gazetteer_slots;
+	uint64_t	cluster_slots;
 
 	if (memcmp(header->magic, AA_NER_MODEL_MAGIC, 8) != 0)
 	{
 		*reason = "not an article_analytics entity model (bad magic number)";
 		return AA_NER_MODEL_ERR_BAD_MAGIC;
 	}
-	if (header->format_version != AA_NER_MODEL_FORMAT_VERSION ||
-		header->header_size != sizeof(AaNerModelHeader))
+	if (header->format_version != AA_NER_MODEL_FORMAT_VERSION)
+	{
+		*reason = header->format_version < AA_NER_MODEL_FORMAT_VERSION
+			? "model file has an older format than this build reads (format 2 adds word clusters); rebuild it with make model or install the model shipped with this build"
+			: "model file format is newer than this build reads; install the model shipped with this build";
+		return AA_NER_MODEL_ERR_VERSION;
+	}
+	if (header->header_size != sizeof(AaNerModelHeader))
 	{
 		*reason = "unsupported model format version";
 		return AA_NER_MODEL_ERR_VERSION;
@@ -106,6 +120,8 @@ check_header(const AaNerModelHeader *header, uint64_t actual_size,
 		header->gazetteer_slot_bits < 1 ||
 		header->gazetteer_slot_bits > AA_NER_MAX_TABLE_BITS ||
 		header->gazetteer_max_tokens > AA_NER_MAX_GAZETTEER_TOKENS ||
+		header->cluster_slot_bits < 1 ||
+		header->cluster_slot_bits > AA_NER_MAX_TABLE_BITS ||
 		header->num_labels < 1 || header->num_labels > AA_NER_MAX_LABELS ||
 		!(header->weight_scale > 0.0f) || header->weight_scale > 1e6f)
 	{
@@ -114,7 +130,9 @@ check_header(const AaNerModelHeader *header, uint64_t actual_size,
 	}
 	weight_slots = (uint64_t) 1 << header->weight_slot_bits;
 	gazetteer_slots = (uint64_t) 1 << header->gazetteer_slot_bits;
-	if (!array_fits(header->keys_offset, weight_slots, sizeof(uint32_t), actual_size) ||
+	cluster_slots = (uint64_t) 1 << header->cluster_slot_bits;
+	if (!array_fits(header->clusters_offset, cluster_slots, sizeof(uint64_t), actual_size) ||
+		!array_fits(header->keys_offset, weight_slots, sizeof(uint32_t), actual_size) ||
 		!array_fits(header->rows_offset, weight_slots * header->num_labels,
 					sizeof(int16_t), actual_size) ||
 		!array_fits(header->transitions_offset,
@@ -301,12 +319,22 @@ aa_ner_model_open(const char *path, AaNerModel *model,
 		return status;
 	}
 	if ((uint64_t) st.st_size > (uint64_t) SIZE_MAX ||
-		posix_memalign((void **) &image, 64, (size_t) st.st_size) != 0)
+		posix_memalign((void **) &image, MODEL_ALIGNMENT, (size_t) st.st_size) != 0)
 	{
 		close(fd);
 		set_error(errmsg, errmsg_len, path, "out of memory for a copy of the model");
 		return AA_NER_MODEL_ERR_NO_MEMORY;
 	}
+#ifdef MADV_HUGEPAGE
+
+	/*
+	 * Ask for huge pages where the system gives them on request: the
+	 * tagger reads the weight, gazetteer and cluster tables at random, and
+	 * with 4 kB pages nearly every lookup in a table this size also misses
+	 * the TLB.  Only advice; nothing depends on it being followed.
+	 */
+	(void) madvise(image, (size_t) st.st_size, MADV_HUGEPAGE);
+#endif
 	memcpy(image, &header_copy, sizeof(header_copy));
 	rc = read_fully(fd, image + sizeof(header_copy),
 					(size_t) st.st_size - sizeof(header_copy));
@@ -346,7 +374,9 @@ aa_ner_model_open(const char *path, AaNerModel *model,
 		else if (!has_empty_slot32((const uint32_t *) (image + header->keys_offset),
 								   (uint64_t) 1 << header->weight_slot_bits) ||
 				 !has_empty_slot64((const uint64_t *) (image + header->gazetteer_offset),
-								   (uint64_t) 1 << header->gazetteer_slot_bits))
+								   (uint64_t) 1 << header->gazetteer_slot_bits) ||
+				 !has_empty_slot64((const uint64_t *) (image + header->clusters_offset),
+								   (uint64_t) 1 << header->cluster_slot_bits))
 		{
 			reason = "a hash table of the model has no empty slot";
 			status = AA_NER_MODEL_ERR_BAD_HEADER;
@@ -374,6 +404,8 @@ aa_ner_model_open(const char *path, AaNerModel *model,
 	model->gazetteer.entries = (const uint64_t *) (image + header->gazetteer_offset);
 	model->gazetteer.slot_mask = ((uint64_t) 1 << header->gazetteer_slot_bits) - 1;
 	model->gazetteer.max_tokens = (int) header->gazetteer_max_tokens;
+	model->clusters.entries = (const uint64_t *) (image + header->clusters_offset);
+	model->clusters.slot_mask = ((uint64_t) 1 << header->cluster_slot_bits) - 1;
 	return AA_NER_MODEL_OK;
 }
 
@@ -432,6 +464,8 @@ aa_ner_model_write(const char *path, const AaNerModelContents *contents,
 	uint64_t	rows_bytes = weight_slots * num_labels * sizeof(int16_t);
 	uint64_t	transitions_bytes = (uint64_t) (num_labels + 1) * num_labels * sizeof(int16_t);
 	uint64_t	gazetteer_bytes = gazetteer_slots * sizeof(uint64_t);
+	uint64_t	cluster_slots = (uint64_t) 1 << contents->cluster_slot_bits;
+	uint64_t	cluster_bytes = cluster_slots * sizeof(uint64_t);
 	char	   *image;
 	char		tmp_path[4096];
 	FILE	   *file;
@@ -446,8 +480,11 @@ aa_ner_model_write(const char *path, const AaNerModelContents *contents,
 		contents->gazetteer_slot_bits > AA_NER_MAX_TABLE_BITS ||
 		contents->gazetteer_max_tokens < 0 ||
 		contents->gazetteer_max_tokens > AA_NER_MAX_GAZETTEER_TOKENS ||
+		contents->cluster_slot_bits < 1 ||
+		contents->cluster_slot_bits > AA_NER_MAX_TABLE_BITS ||
 		!has_empty_slot32(contents->keys, weight_slots) ||
-		!has_empty_slot64(contents->gazetteer, gazetteer_slots))
+		!has_empty_slot64(contents->gazetteer, gazetteer_slots) ||
+		!has_empty_slot64(contents->clusters, cluster_slots))
 	{
 		set_error(errmsg, errmsg_len, path, "invalid model parameters");
 		return AA_NER_MODEL_ERR_WRITE;
@@ -468,7 +505,9 @@ aa_ner_model_write(const char *path, const AaNerModelContents *contents,
 	header.rows_offset = align_to_cache_line(header.keys_offset + keys_bytes);
 	header.transitions_offset = align_to_cache_line(header.rows_offset + rows_bytes);
 	header.gazetteer_offset = align_to_cache_line(header.transitions_offset + transitions_bytes);
-	header.file_size = header.gazetteer_offset + gazetteer_bytes;
+	header.cluster_slot_bits = contents->cluster_slot_bits;
+	header.clusters_offset = align_to_cache_line(header.gazetteer_offset + gazetteer_bytes);
+	header.file_size = header.clusters_offset + cluster_bytes;
 	for (int i = 0; i < num_labels; i++)
 		strncpy(header.labels[i], contents->label_names[i], AA_NER_LABEL_NAME_LEN);
 
@@ -482,6 +521,7 @@ aa_ner_model_write(const char *path, const AaNerModelContents *contents,
 	memcpy(image + header.rows_offset, contents->rows, (size_t) rows_bytes);
 	memcpy(image + header.transitions_offset, contents->transitions, (size_t) transitions_bytes);
 	memcpy(image + header.gazetteer_offset, contents->gazetteer, (size_t) gazetteer_bytes);
+	memcpy(image + header.clusters_offset, contents->clusters, (size_t) cluster_bytes);
 	header.checksum = XXH64(image + header.header_size,
 							(size_t) (header.file_size - header.header_size), 0);
 	memcpy(image, &header, sizeof(header));

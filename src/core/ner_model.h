@@ -4,7 +4,7 @@
  *	  The binary model file of the entity tagger: layout, loader (a private
  *	  copy in memory) and writer.
  *
- * A model file is a fixed-size header followed by four arrays, each
+ * A model file is a fixed-size header followed by five arrays, each
  * starting on a 64-byte boundary, all little-endian:
  *
  *	- the weight table: an open-addressing hash table of weight_slots
@@ -21,7 +21,12 @@
  *	  six bits replaced: bits 0-3 the mask of the entity types the phrase
  *	  names (0 for none), bit 4 set when a longer phrase starts with this
  *	  one (so a lookup knows whether to try one token more), bit 5 always
- *	  set; 0 marks an empty slot.
+ *	  set; 0 marks an empty slot;
+ *	- (format 2) the word clusters: cluster_slot_bits uint64 entries, each
+ *	  the XXH3-64 hash of a lower-cased word with the low 25 bits replaced
+ *	  by its cluster ids (AA_NER_CLUSTER_* below) and bit 24 set; 0 marks
+ *	  an empty slot.  The clusters were induced by the trainer from
+ *	  unlabelled news text, so the server needs nothing else.
  *
  * The header names the feature-hash parameters and the label set and
  * carries an XXH64 checksum of every byte after it, so a truncated or
@@ -47,7 +52,7 @@
 #include <stdint.h>
 
 #define AA_NER_MODEL_MAGIC "AANERMDL"
-#define AA_NER_MODEL_FORMAT_VERSION 1
+#define AA_NER_MODEL_FORMAT_VERSION 2	/* 2: word clusters */
 #define AA_NER_MAX_LABELS 32
 #define AA_NER_LABEL_NAME_LEN 8
 #define AA_NER_MIN_BUCKET_BITS 10
@@ -71,6 +76,24 @@ static inline uint64_t
 aa_ner_gazetteer_key(uint64_t phrase_hash)
 {
 	return (phrase_hash & ~(uint64_t) AA_NER_GAZETTEER_LOW_BITS) | AA_NER_GAZETTEER_MARK;
+}
+
+/*
+ * A word's cluster entry: three clusterings of the vocabulary, coarse to
+ * fine, packed below the mark bit.
+ */
+#define AA_NER_CLUSTER_COARSE_BITS 6	/* 64 clusters */
+#define AA_NER_CLUSTER_MIDDLE_BITS 8	/* 256 clusters */
+#define AA_NER_CLUSTER_FINE_BITS 10 /* 1024 clusters */
+#define AA_NER_CLUSTER_VALUE_BITS 0xFFFFFFu	/* the three ids */
+#define AA_NER_CLUSTER_MARK 0x1000000u	/* always set: entries are never 0 */
+#define AA_NER_CLUSTER_LOW_BITS 0x1FFFFFFu	/* replaced in the stored hash */
+
+/* The part of a cluster entry that identifies its word. */
+static inline uint64_t
+aa_ner_cluster_key(uint64_t word_hash)
+{
+	return (word_hash & ~(uint64_t) AA_NER_CLUSTER_LOW_BITS) | AA_NER_CLUSTER_MARK;
 }
 
 /* What went wrong while opening a model file. */
@@ -112,6 +135,10 @@ typedef struct AaNerModelHeader
 	char		labels[AA_NER_MAX_LABELS][AA_NER_LABEL_NAME_LEN];	/* "O",
 																	 * "B-PER",
 																	 * ... */
+	/* format 2 */
+	uint32_t	cluster_slot_bits;	/* log2 of the cluster table's slots */
+	uint32_t	reserved;		/* 0 */
+	uint64_t	clusters_offset;	/* byte offset of the cluster table */
 } AaNerModelHeader;
 
 /* A gazetteer: phrase hashes with type masks (see the file comment). */
@@ -121,6 +148,13 @@ typedef struct AaNerGazetteer
 	uint64_t	slot_mask;
 	int			max_tokens;
 } AaNerGazetteer;
+
+/* Word clusters: word hashes with cluster ids (see the file comment). */
+typedef struct AaNerClusters
+{
+	const uint64_t *entries;	/* slot_mask + 1 entries */
+	uint64_t	slot_mask;
+} AaNerClusters;
 
 /*
  * Which file a model was read from: enough to tell that the path now names
@@ -153,6 +187,7 @@ typedef struct AaNerModel
 	uint32_t	slot_mask;
 	const int16_t *transitions; /* (num_labels + 1) * num_labels */
 	AaNerGazetteer gazetteer;
+	AaNerClusters clusters;
 	char		label_names[AA_NER_MAX_LABELS][AA_NER_LABEL_NAME_LEN + 1];
 } AaNerModel;
 
@@ -171,6 +206,8 @@ typedef struct AaNerModelContents
 	uint32_t	gazetteer_slot_bits;
 	const uint64_t *gazetteer;	/* 1 << gazetteer_slot_bits */
 	int			gazetteer_max_tokens;
+	uint32_t	cluster_slot_bits;
+	const uint64_t *clusters;	/* 1 << cluster_slot_bits */
 } AaNerModelContents;
 
 /*
@@ -239,6 +276,32 @@ aa_ner_gazetteer_lookup(const AaNerGazetteer *gazetteer, uint64_t phrase_hash)
 		if ((entry & ~(uint64_t) AA_NER_GAZETTEER_VALUE_BITS) == key)
 			return (unsigned int) (entry & AA_NER_GAZETTEER_VALUE_BITS);
 		slot = (slot + 1) & gazetteer->slot_mask;
+	}
+}
+
+/*
+ * The cluster ids of a word (its XXH3-64 hash as the tagger computes it),
+ * AA_NER_CLUSTER_MARK included; 0 when the word has no cluster.  The table
+ * always has an empty slot (the loader and the writer check).
+ */
+static inline uint32_t
+aa_ner_cluster_lookup(const AaNerClusters *clusters, uint64_t word_hash)
+{
+	uint64_t	key = aa_ner_cluster_key(word_hash);
+	uint64_t	slot;
+
+	if (clusters == NULL || clusters->entries == NULL)
+		return 0;
+	slot = (word_hash >> 32) & clusters->slot_mask;
+	for (;;)
+	{
+		uint64_t	entry = clusters->entries[slot];
+
+		if (entry == 0)
+			return 0;
+		if ((entry & ~(uint64_t) AA_NER_CLUSTER_VALUE_BITS) == key)
+			return (uint32_t) (entry & AA_NER_CLUSTER_LOW_BITS);
+		slot = (slot + 1) & clusters->slot_mask;
 	}
 }
 

@@ -91,6 +91,7 @@ struct AaNerWordStats
 	uint32_t	title_inside;	/* capitalised, not sentence-initial, not in
 								 * an all-caps sentence */
 	uint32_t	lower_count;	/* written in lower case */
+	uint32_t	cluster;		/* the model's cluster ids, 0 for none */
 	uint32_t	history[AA_NER_NUM_TYPES + 1];	/* labels committed so far */
 };
 
@@ -164,7 +165,12 @@ typedef enum FeatureTemplate
 	FT_GAZETTEER_PREV,
 	FT_GAZETTEER_NEXT,
 	FT_REGIME_CASE,
-	FT_REGIME_GAZETTEER
+	FT_REGIME_GAZETTEER,
+	FT_CLUSTER,					/* + level (0 coarse .. 2 fine) */
+	FT_CLUSTER_PREV = FT_CLUSTER + 3,	/* + level */
+	FT_CLUSTER_NEXT = FT_CLUSTER_PREV + 3,	/* + level */
+	FT_CLUSTER_SHAPE = FT_CLUSTER_NEXT + 3,
+	FT_CLUSTER_PREV_CUR
 } FeatureTemplate;
 
 /* Seed of gazetteer phrase hashes (independent of the feature seed). */
@@ -537,6 +543,7 @@ word_index_of(AaNerDoc *doc, const char *lower, uint32_t lower_len)
 	memset(stats, 0, sizeof(*stats));
 	stats->lower = lower;
 	stats->lower_len = lower_len;
+	stats->cluster = aa_ner_cluster_lookup(doc->clusters, hash);
 	doc->word_ids[slot] = (uint32_t) (doc->num_words + 1);
 	return (int32_t) doc->num_words++;
 }
@@ -648,7 +655,7 @@ bool
 aa_ner_doc_init(AaNerDoc *doc, const AaNerToken *tokens, size_t num_tokens,
 				const size_t *sentence_bounds, size_t num_sentences,
 				uint32_t hash_seed, const AaNerGazetteer *gazetteer,
-				const AaNerAllocator *allocator)
+				const AaNerClusters *clusters, const AaNerAllocator *allocator)
 {
 	size_t		total_bytes = 0;
 	size_t		next_order = 0;
@@ -664,6 +671,7 @@ aa_ner_doc_init(AaNerDoc *doc, const AaNerToken *tokens, size_t num_tokens,
 	doc->allocator = *allocator;
 	doc->hash_seed = hash_seed;
 	doc->gazetteer = gazetteer;
+	doc->clusters = clusters;
 	doc->tokens = tokens;
 	doc->num_tokens = num_tokens;
 	doc->sentence_bounds = sentence_bounds;
@@ -891,6 +899,41 @@ doc_case_code(const AaNerDoc *doc, int64_t word_index)
 	if (w->lower_count > 0)
 		return 'L';
 	return 'N';
+}
+
+/*
+ * The cluster ids of token i as three 4-byte codes, coarse to fine (level
+ * letter and id); tokens without letters get their short shape's first
+ * character instead, words outside the clustered vocabulary "?".
+ */
+static void
+cluster_codes(const AaNerDoc *doc, int64_t i, const AaNerShape *shape,
+			  char codes[3][4])
+{
+	uint32_t	cluster = 0;
+
+	if (i >= 0 && (size_t) i < doc->num_tokens && doc->info[i].word_index >= 0)
+		cluster = word_stats(doc, doc->info[i].word_index)->cluster;
+	for (int level = 0; level < 3; level++)
+	{
+		codes[level][0] = (char) ('a' + level);
+		if (cluster != 0)
+		{
+			uint32_t	id = level == 0 ? cluster & 0x3F
+				: level == 1 ? (cluster >> AA_NER_CLUSTER_COARSE_BITS) & 0xFF
+				: (cluster >> (AA_NER_CLUSTER_COARSE_BITS + AA_NER_CLUSTER_MIDDLE_BITS)) & 0x3FF;
+
+			codes[level][1] = (char) ('0' + (id >> 6));
+			codes[level][2] = (char) ('0' + (id & 0x3F));
+		}
+		else
+		{
+			codes[level][1] = i < 0 || (size_t) i >= doc->num_tokens ? '<'
+				: doc->info[i].word_index >= 0 ? '?' : shape->short_shape[0];
+			codes[level][2] = '-';
+		}
+		codes[level][3] = '\0';
+	}
 }
 
 /*
@@ -1134,6 +1177,29 @@ aa_ner_doc_features(const AaNerDoc *doc, size_t sentence,
 			code[0] = history_code(doc, doc->info[i + 1].word_index);
 			f[c++] = hash2(seed, FT_HISTORY_NEXT, code, 1, sh[2], shlen[2]);
 		}
+		{
+			/* Word clusters of the token and its neighbours. */
+			char		cur_codes[3][4];
+			char		prev_codes[3][4];
+			char		next_codes[3][4];
+			int64_t		ii = (int64_t) i;
+			bool		has_prev = k > 0;
+			bool		has_next = k + 1 < n;
+
+			cluster_codes(doc, ii, &shapes[k], cur_codes);
+			cluster_codes(doc, has_prev ? ii - 1 : -1, has_prev ? &shapes[k - 1] : &shapes[k],
+						  prev_codes);
+			cluster_codes(doc, has_next ? ii + 1 : -1, has_next ? &shapes[k + 1] : &shapes[k],
+						  next_codes);
+			for (int level = 0; level < 3; level++)
+				f[c++] = hash1(seed, FT_CLUSTER + level, cur_codes[level], 3);
+			f[c++] = hash1(seed, FT_CLUSTER_PREV + 1, prev_codes[1], 3);
+			f[c++] = hash1(seed, FT_CLUSTER_PREV + 2, prev_codes[2], 3);
+			f[c++] = hash1(seed, FT_CLUSTER_NEXT + 1, next_codes[1], 3);
+			f[c++] = hash1(seed, FT_CLUSTER_NEXT + 2, next_codes[2], 3);
+			f[c++] = hash2(seed, FT_CLUSTER_SHAPE, cur_codes[1], 3, sh[2], shlen[2]);
+			f[c++] = hash2(seed, FT_CLUSTER_PREV_CUR, prev_codes[1], 3, cur_codes[1], 3);
+		}
 		counts[k] = c;
 	}
 }
@@ -1225,6 +1291,149 @@ aa_ner_viterbi(const float *emission, size_t n, const float *transition,
 }
 
 /*
+ * How many times the votes of a mention's own type another type needs to
+ * overrule it (tuned on the dev sets: 3 keeps CoNLL's places that are
+ * also sports clubs apart, and still unifies a name's type).
+ */
+#define VOTE_RATIO 3
+
+/* One distinct entity text of a document and the types it was given. */
+typedef struct TypeVote
+{
+	uint64_t	key;			/* hash of the lower-cased tokens; 0 = empty */
+	uint32_t	votes[AA_NER_NUM_TYPES];
+} TypeVote;
+
+/*
+ * Document-level evidence: every entity whose words (lower-cased) occur as
+ * an entity several times in the document takes the type a clear majority
+ * of those mentions were given (VOTE_RATIO times the votes of its own
+ * type; the first mention counts a little more, so ties keep its type),
+ * so that a name keeps one type whatever sentence it is in ("Daesh" an
+ * organisation throughout).  Only the types change, never the spans.
+ * Returns false when memory runs out or the interrupt check asks to stop.
+ */
+bool
+aa_ner_doc_vote_types(AaNerDoc *doc, int *labels, const AaNerLabelSet *label_set)
+{
+	size_t		num_spans = aa_ner_spans(labels, doc->num_tokens, label_set, NULL);
+	AaNerSpan  *spans;
+	TypeVote   *table;
+	uint64_t   *keys;
+	size_t		mask = 1;
+	size_t		steps = 0;
+	int			b_label[AA_NER_NUM_TYPES];
+	int			i_label[AA_NER_NUM_TYPES];
+	bool		ok = true;
+
+	if (num_spans < 2)
+		return true;
+	for (int t = 0; t < AA_NER_NUM_TYPES; t++)
+		b_label[t] = i_label[t] = -1;
+	for (int l = 0; l < label_set->num_labels; l++)
+		if (label_set->type[l] >= 0)
+		{
+			if (label_set->prefix[l] == 'B')
+				b_label[label_set->type[l]] = l;
+			else
+				i_label[label_set->type[l]] = l;
+		}
+	while (mask + 1 < 2 * num_spans)
+		mask = mask * 2 + 1;
+	spans = doc_alloc(doc, sizeof(AaNerSpan) * num_spans);
+	keys = doc_alloc(doc, sizeof(uint64_t) * num_spans);
+	table = doc_alloc(doc, sizeof(TypeVote) * (mask + 1));
+	if (spans == NULL || keys == NULL || table == NULL)
+		ok = false;
+	if (ok)
+	{
+		memset(table, 0, sizeof(TypeVote) * (mask + 1));
+		(void) aa_ner_spans(labels, doc->num_tokens, label_set, spans);
+	}
+	for (size_t p = 0; ok && p < 2; p++)
+		for (size_t sp = 0; sp < num_spans; sp++)
+		{
+			const AaNerSpan *span = &spans[sp];
+			TypeVote   *v;
+			size_t		slot;
+			int			best;
+
+			if (cancel_requested(&steps))
+			{
+				ok = false;
+				break;
+			}
+			if (p == 0)
+			{
+				uint64_t	h = 0x9e3779b97f4a7c15ULL;
+
+				for (size_t t = span->first_token; t < span->end_token; t++)
+					h = XXH3_64bits_withSeed(token_lower(doc, t), doc->info[t].lower_len, h);
+				keys[sp] = h == 0 ? 1 : h;
+			}
+			slot = (size_t) keys[sp] & mask;
+			while (table[slot].key != 0 && table[slot].key != keys[sp])
+				slot = (slot + 1) & mask;
+			v = &table[slot];
+			if (p == 0)
+			{
+				/* the first mention's type wins ties: it counts a little more */
+				if (v->key == 0)
+					v->votes[span->type] = 1;
+				v->key = keys[sp];
+				v->votes[span->type] += 2;
+				continue;
+			}
+			best = span->type;
+			for (int t = 0; t < AA_NER_NUM_TYPES; t++)
+				if (v->votes[t] > v->votes[best])
+					best = t;
+			/* only a clear majority overrules */
+			if (best != span->type && v->votes[best] >= VOTE_RATIO * v->votes[span->type] &&
+				b_label[best] >= 0 && i_label[best] >= 0)
+			{
+				labels[span->first_token] = b_label[best];
+				for (size_t t = span->first_token + 1; t < span->end_token; t++)
+					labels[t] = i_label[best];
+			}
+		}
+	if (spans)
+		doc->allocator.release(doc->allocator.context, spans);
+	if (keys)
+		doc->allocator.release(doc->allocator.context, keys);
+	if (table)
+		doc->allocator.release(doc->allocator.context, table);
+	return ok;
+}
+
+/*
+ * Ask the processor to fetch the weight-table slots (key and row) of a
+ * token's features before they are summed: the table is far larger than
+ * the caches, and each feature's first probe (where nearly all lookups
+ * end) would otherwise be two cache misses in a row, waited for one after
+ * the other.  A whole sentence's slots (a few hundred kB at most for
+ * ordinary sentences) are asked for at once, which makes tagging about a
+ * third faster; prefetches are hints, never faults.
+ */
+static inline void
+prefetch_rows(const AaNerModel *model, const uint32_t *f, int count)
+{
+#if defined(__GNUC__) || defined(__clang__)
+	for (int j = 0; j < count; j++)
+	{
+		uint32_t	slot = ((f[j] & model->bucket_mask) + 1) & model->slot_mask;
+
+		__builtin_prefetch(model->keys + slot, 0, 1);
+		__builtin_prefetch(model->rows + (size_t) slot * model->num_labels, 0, 1);
+	}
+#else
+	(void) model;
+	(void) f;
+	(void) count;
+#endif
+}
+
+/*
  * Tag a document with a model: for each sentence in decoding order, sum
  * the weight rows of its features, run Viterbi and commit the result.
  * Besides per_sentence, the interrupt check of shingle.h is asked every
@@ -1266,7 +1475,8 @@ aa_ner_tag_document(const AaNerModel *model, const AaNerToken *tokens,
 	}
 
 	if (!aa_ner_doc_init(&doc, tokens, num_tokens, sentence_bounds, num_sentences,
-						 model->hash_seed, &model->gazetteer, allocator))
+						 model->hash_seed, &model->gazetteer, &model->clusters,
+						 allocator))
 		return false;
 	features = doc_alloc(&doc, sizeof(uint32_t) * longest * AA_NER_MAX_FEATURES);
 	counts = doc_alloc(&doc, sizeof(int) * longest);
@@ -1294,11 +1504,13 @@ aa_ner_tag_document(const AaNerModel *model, const AaNerToken *tokens,
 		if (n == 0)
 			continue;
 		aa_ner_doc_features(&doc, s, features, counts);
+		/* Every weight row of the sentence: see prefetch_rows() */
+		for (size_t k = 0; k < n; k++)
+			prefetch_rows(model, features + k * AA_NER_MAX_FEATURES, counts[k]);
 		for (size_t k = 0; k < n; k++)
 		{
 			int32_t		sums[AA_NER_MAX_LABELS] = {0};
 			const uint32_t *f = features + k * AA_NER_MAX_FEATURES;
-
 			for (int j = 0; j < counts[k]; j++)
 			{
 				const int16_t *row = aa_ner_model_row(model, f[j]);
@@ -1315,6 +1527,8 @@ aa_ner_tag_document(const AaNerModel *model, const AaNerToken *tokens,
 					   labels_out + begin);
 		aa_ner_doc_commit(&doc, s, labels_out + begin, &label_set);
 	}
+	if (ok)
+		ok = aa_ner_doc_vote_types(&doc, labels_out, &label_set);
 
 	if (features)
 		allocator->release(allocator->context, features);

@@ -21,7 +21,7 @@
  * Memory comes from a caller-supplied allocator, so the PostgreSQL glue
  * can use palloc and the command-line tools malloc.  The document's tables
  * cost 16 bytes per token (AaNerTokenInfo), the lower-cased forms of the
- * tokens whose lower case differs from their text, 40 bytes per distinct
+ * tokens whose lower case differs from their text, 48 bytes per distinct
  * lower-cased word plus a table of 4-byte indexes at most half full, and
  * a few bytes per sentence (word shapes are computed again sentence by
  * sentence rather than kept); nothing else is allocated per token.
@@ -45,10 +45,19 @@
 #include "ner_model.h"
 
 /* Bump whenever feature extraction changes: old models are then refused. */
-#define AA_NER_FEATURE_VERSION 3
+#define AA_NER_FEATURE_VERSION 4
+
+/*
+ * Where aa_ner_doc_features puts a token's word-identity features (the
+ * word, its lower case, and the two word bigrams with it), always these
+ * positions: the trainer drops them at random so that the model also
+ * learns from shape, context and gazetteer features.
+ */
+#define AA_NER_NUM_IDENTITY_FEATURES 4
+static const int aa_ner_identity_features[AA_NER_NUM_IDENTITY_FEATURES] = {16, 15, 2, 1};
 
 /* Upper bound of the features one token can have. */
-#define AA_NER_MAX_FEATURES 64
+#define AA_NER_MAX_FEATURES 80
 
 /* Entity types, in the order used by type indexes. */
 #define AA_NER_NUM_TYPES 4
@@ -109,6 +118,7 @@ typedef struct AaNerDoc
 	size_t		arena_size;
 	size_t		arena_used;
 	const AaNerGazetteer *gazetteer;	/* NULL for none */
+	const AaNerClusters *clusters;	/* NULL for none */
 	AaNerWordStats **words;		/* one entry per distinct lower form, in
 								 * chunks (see word_stats() in tagger.c) */
 	size_t		num_words;
@@ -148,6 +158,7 @@ extern bool aa_ner_doc_init(AaNerDoc *doc, const AaNerToken *tokens,
 							size_t num_tokens, const size_t *sentence_bounds,
 							size_t num_sentences, uint32_t hash_seed,
 							const AaNerGazetteer *gazetteer,
+							const AaNerClusters *clusters,
 							const AaNerAllocator *allocator);
 
 /*
@@ -178,6 +189,17 @@ extern void aa_ner_doc_features(const AaNerDoc *doc, size_t sentence,
  */
 extern void aa_ner_doc_commit(AaNerDoc *doc, size_t sentence,
 							  const int *labels, const AaNerLabelSet *label_set);
+
+/*
+ * Document-level evidence, after every sentence is decoded: an entity
+ * whose lower-cased words are tagged as an entity elsewhere in the
+ * document takes the type a clear majority of those mentions got (three
+ * times the votes of its own type); labels holds the whole document's
+ * labels and only types change.  Returns false when memory runs out or the interrupt
+ * check of shingle.h asks to stop.
+ */
+extern bool aa_ner_doc_vote_types(AaNerDoc *doc, int *labels,
+								  const AaNerLabelSet *label_set);
 
 /*
  * Viterbi decoding: emission is n x L scores, transition (L + 1) x L (the

@@ -26,12 +26,16 @@
  *
  *-------------------------------------------------------------------------
  */
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include <xxhash.h>
+
+#include "core/casefold.h"
 #include "core/ner_model.h"
 #include "core/tagger.h"
 #include "core/tokenizer.h"
@@ -40,6 +44,9 @@
 #define DEFAULT_BUCKET_BITS 22
 #define HASH_SEED 0x61616e72u	/* "aanr" */
 #define SHUFFLE_SEED 20030601u
+#define DROPOUT_SEED 20231206u
+#define DEFAULT_DROPOUT 0		/* percent of training tokens shown without
+								 * their word-identity features */
 #define DEFAULT_CASE_AUGMENT 15 /* percent of documents shown in lower case,
 								 * and as many in upper case */
 #define DEFAULT_ALONE_AUGMENT 0 /* percent of documents whose sentences are
@@ -217,7 +224,7 @@ load_gazetteer(const char *path, GazetteerTable *table)
 			continue;
 		bounds[0] = 0;
 		bounds[1] = count;
-		if (!aa_ner_doc_init(&doc, tokens, count, bounds, 1, 0, NULL, &tool_allocator))
+		if (!aa_ner_doc_init(&doc, tokens, count, bounds, 1, 0, NULL, NULL, &tool_allocator))
 			exit(2);
 		/* The phrase itself, then each shorter start of it as a prefix. */
 		for (size_t prefix = count; prefix >= 1; prefix--)
@@ -234,6 +241,34 @@ load_gazetteer(const char *path, GazetteerTable *table)
 			table->max_tokens = (int) count;
 	}
 	free(text);
+
+	/*
+	 * Move the entries into the smallest table that keeps them at most 60%
+	 * full (a large gazetteer would otherwise take most of the model file).
+	 */
+	{
+		uint32_t	bits = 4;
+		uint64_t   *old = table->entries;
+		size_t		old_slots = slots;
+
+		while ((size_t) 6 * ((size_t) 1 << bits) < 10 * (table->num_entries + 1))
+			bits++;
+		slots = (size_t) 1 << bits;
+		table->entries = calloc(slots, sizeof(uint64_t));
+		if (table->entries == NULL)
+			exit(2);
+		table->slot_bits = bits;
+		for (size_t i = 0; i < old_slots; i++)
+			if (old[i] != 0)
+			{
+				size_t		slot = (size_t) ((old[i] >> 32) & (slots - 1));
+
+				while (table->entries[slot] != 0)
+					slot = (slot + 1) & (slots - 1);
+				table->entries[slot] = old[i];
+			}
+		free(old);
+	}
 	table->view.entries = table->entries;
 	table->view.slot_mask = slots - 1;
 	table->view.max_tokens = table->max_tokens;
@@ -287,17 +322,136 @@ read_file(const char *path, size_t *len_out)
 }
 
 /*
- * Parse a CoNLL file: one token per line, columns separated by spaces,
- * the first column the token and the last its tag.
+ * Read one or more files (paths separated by commas) into one buffer,
+ * each file starting a new document.
+ */
+static char *
+read_files(const char *paths, size_t *len_out)
+{
+	char	   *list = strdup(paths);
+	char	   *save = NULL;
+	char	   *all = NULL;
+	size_t		total = 0;
+
+	if (list == NULL)
+		exit(2);
+	for (char *path = strtok_r(list, ",", &save); path != NULL;
+		 path = strtok_r(NULL, ",", &save))
+	{
+		size_t		len;
+		char	   *text = read_file(path, &len);
+		static const char sep[] = "\n-DOCSTART-\n\n";
+
+		all = realloc(all, total + len + sizeof(sep) + 1);
+		if (all == NULL)
+			exit(2);
+		memcpy(all + total, sep, sizeof(sep) - 1);
+		total += sizeof(sep) - 1;
+		memcpy(all + total, text, len);
+		total += len;
+		all[total] = '\0';
+		free(text);
+	}
+	free(list);
+	*len_out = total;
+	return all;
+}
+
+/*
+ * Split the sentences of a corpus that came from files without sentence
+ * breaks (the worldwide newswire marks paragraphs only) with the splitter
+ * aa_entities uses, so that training and evaluation see sentences as the
+ * extension does.  unsplit[s] says which sentences to split.
+ */
+static void
+resplit_sentences(Corpus *corpus, const bool *unsplit)
+{
+	size_t	   *starts = xmalloc(sizeof(size_t) * (corpus->num_tokens + 2));
+	size_t	   *docs = xmalloc(sizeof(size_t) * (corpus->num_docs + 2));
+	size_t	   *bounds = xmalloc(sizeof(size_t) * (corpus->num_tokens + 2));
+	uint8_t    *newlines = calloc(corpus->num_tokens + 1, 1);
+	size_t		count = 0;
+	size_t		d = 0;
+
+	if (newlines == NULL)
+		exit(2);
+	for (size_t s = 0; s < corpus->num_sentences; s++)
+	{
+		size_t		b = corpus->sentence_starts[s];
+		size_t		n = corpus->sentence_starts[s + 1] - b;
+
+		while (d <= corpus->num_docs && corpus->doc_first_sentence[d] == s)
+			docs[d++] = count;
+		if (!unsplit[s])
+		{
+			starts[count++] = b;
+			continue;
+		}
+		{
+			size_t		k = aa_ner_split_sentences(corpus->tokens + b, n, newlines + b, bounds);
+
+			for (size_t i = 0; i < k; i++)
+				starts[count++] = b + bounds[i];
+		}
+	}
+	while (d <= corpus->num_docs)
+		docs[d++] = count;
+	starts[count] = corpus->num_tokens;
+	free(corpus->sentence_starts);
+	free(corpus->doc_first_sentence);
+	free(bounds);
+	free(newlines);
+	corpus->sentence_starts = starts;
+	corpus->doc_first_sentence = docs;
+	corpus->num_sentences = count;
+}
+
+/*
+ * Make the gold labels valid IOB2 the way conlleval reads them: an I-X
+ * that does not continue an X entity (the worldwide files have about
+ * 1,300 such, "African/B-MISC Development/I-ORG Bank/I-ORG", where the
+ * mapping of nested classes left a nationality inside an organisation)
+ * starts an entity, so becomes B-X.  The entities scored are the same;
+ * the perceptron, whose decoder allows only valid IOB2, then gets gold
+ * sequences it can reach.
+ */
+static void
+repair_iob2(Corpus *corpus)
+{
+	size_t		repaired = 0;
+
+	for (size_t s = 0; s < corpus->num_sentences; s++)
+		for (size_t i = corpus->sentence_starts[s]; i < corpus->sentence_starts[s + 1]; i++)
+		{
+			const char *tag = label_names[corpus->gold[i]];
+			const char *prev = i > corpus->sentence_starts[s] ? label_names[corpus->gold[i - 1]] : "O";
+
+			if (tag[0] == 'I' && (prev[0] == 'O' || strcmp(prev + 2, tag + 2) != 0))
+			{
+				corpus->gold[i]--;	/* B-X precedes I-X in label_names */
+				repaired++;
+			}
+		}
+	if (repaired > 0)
+		fprintf(stderr, "aa_train: %zu I- tags that start an entity read as B-\n", repaired);
+}
+
+/*
+ * Parse CoNLL files (paths separated by commas): one token per line, the
+ * first column the token and the last its tag, columns separated by
+ * spaces or tabs.  Blocks of tab-separated lines are paragraphs (the
+ * worldwide newswire's format) and are split into sentences.
  */
 static void
 load_corpus(const char *path, Corpus *corpus)
 {
 	size_t		len;
-	char	   *text = read_file(path, &len);
+	char	   *text = read_files(path, &len);
 	size_t		max_lines = 1;
 	size_t		line_start = 0;
 	bool		in_sentence = false;
+	bool		any_unsplit = false;
+	bool	   *unsplit;
 	int			unknown = 0;
 
 	for (size_t i = 0; i < len; i++)
@@ -309,6 +463,7 @@ load_corpus(const char *path, Corpus *corpus)
 	corpus->gold = xmalloc(sizeof(int) * max_lines);
 	corpus->sentence_starts = xmalloc(sizeof(size_t) * (max_lines + 1));
 	corpus->doc_first_sentence = xmalloc(sizeof(size_t) * (max_lines + 2));
+	unsplit = xmalloc(sizeof(bool) * (max_lines + 1));
 	corpus->doc_first_sentence[0] = 0;
 
 	while (line_start <= len)
@@ -338,16 +493,21 @@ load_corpus(const char *path, Corpus *corpus)
 				corpus->doc_first_sentence[++corpus->num_docs] = corpus->num_sentences;
 			continue;
 		}
-		first_space = strchr(line, ' ');
-		last_space = strrchr(line, ' ');
-		if (first_space == NULL)
+		first_space = line + strcspn(line, " \t");
+		if (*first_space == '\0')
 			continue;
-		*first_space = '\0';
+		last_space = first_space;
+		for (char *c = first_space; *c; c++)
+			if (*c == ' ' || *c == '\t')
+				last_space = c;
 		if (!in_sentence)
 		{
+			unsplit[corpus->num_sentences] = (*first_space == '\t');
+			any_unsplit |= unsplit[corpus->num_sentences];
 			corpus->sentence_starts[corpus->num_sentences++] = corpus->num_tokens;
 			in_sentence = true;
 		}
+		*first_space = '\0';
 		corpus->tokens[corpus->num_tokens].text = line;
 		corpus->tokens[corpus->num_tokens].len = strlen(line);
 		corpus->gold[corpus->num_tokens] = label_index(last_space + 1, &unknown);
@@ -356,8 +516,505 @@ load_corpus(const char *path, Corpus *corpus)
 	if (corpus->num_sentences > corpus->doc_first_sentence[corpus->num_docs])
 		corpus->doc_first_sentence[++corpus->num_docs] = corpus->num_sentences;
 	corpus->sentence_starts[corpus->num_sentences] = corpus->num_tokens;
+	if (any_unsplit)
+		resplit_sentences(corpus, unsplit);
+	free(unsplit);
+	repair_iob2(corpus);
 	if (unknown > 0)
 		fprintf(stderr, "aa_train: %d unknown tags in \"%s\" read as O\n", unknown, path);
+}
+
+/* ------------------------------------------------------------------------
+ * Word clusters, induced from unlabelled text.
+ *
+ * Each word of the vocabulary (lower-cased as the tagger lower-cases it)
+ * is described by the words seen just before and just after it: counts
+ * over the CLUSTER_CONTEXT most frequent tokens on each side, damped as
+ * log(1 + count) and scaled to unit length.  Spherical k-means groups the
+ * CLUSTER_VOCABULARY most frequent words with letters (seen at least
+ * CLUSTER_MIN_COUNT times) three times, into 64, 256 and 1024 clusters,
+ * each started from the vectors of the most frequent words, so that the
+ * result depends on nothing but the text.  Exchange/k-means clustering of
+ * context vectors rather than Brown clustering: it runs in about a minute
+ * on one core for the ~5 million words of ../shared, where Brown's
+ * agglomeration over a vocabulary this size takes hours.
+ * ------------------------------------------------------------------------
+ */
+#define CLUSTER_CONTEXT 1000
+#define CLUSTER_VOCABULARY 80000
+#define CLUSTER_MIN_COUNT 3
+#define CLUSTER_ITERATIONS 8
+
+/* One distinct lower-cased token of the unlabelled text. */
+typedef struct VocabEntry
+{
+	char	   *word;
+	uint32_t	len;
+	uint32_t	count;
+	uint64_t	hash;			/* XXH3_64bits of the word, as the tagger */
+	bool		has_letter;
+} VocabEntry;
+
+/* The vocabulary and the token stream (ids) of the unlabelled text. */
+typedef struct Unlabelled
+{
+	VocabEntry *entries;
+	size_t		num_entries;
+	size_t		capacity;
+	uint32_t   *slots;			/* open addressing: id + 1, 0 empty */
+	size_t		slot_mask;
+	uint32_t   *stream;			/* token ids; UINT32_MAX between texts */
+	size_t		stream_len;
+	size_t		stream_capacity;
+	AaBuf		scratch;
+} Unlabelled;
+
+static AaNerClusters cluster_view;
+static const AaNerClusters *clusters = NULL;
+
+/* Append one id to the token stream. */
+static void
+stream_push(Unlabelled *u, uint32_t id)
+{
+	if (u->stream_len == u->stream_capacity)
+	{
+		u->stream_capacity = u->stream_capacity ? u->stream_capacity * 2 : 1 << 20;
+		u->stream = realloc(u->stream, sizeof(uint32_t) * u->stream_capacity);
+		if (u->stream == NULL)
+			exit(2);
+	}
+	u->stream[u->stream_len++] = id;
+}
+
+/* The id of a lower-cased word, added to the vocabulary when new. */
+static uint32_t
+vocab_id(Unlabelled *u, const char *word, size_t len)
+{
+	uint64_t	hash = XXH3_64bits(word, len);
+	size_t		slot;
+
+	if ((u->num_entries + 1) * 2 > u->slot_mask + 1)
+	{
+		size_t		nslots = u->slot_mask ? (u->slot_mask + 1) * 2 : 1 << 16;
+
+		free(u->slots);
+		u->slots = calloc(nslots, sizeof(uint32_t));
+		if (u->slots == NULL)
+			exit(2);
+		u->slot_mask = nslots - 1;
+		for (size_t e = 0; e < u->num_entries; e++)
+		{
+			slot = u->entries[e].hash & u->slot_mask;
+			while (u->slots[slot] != 0)
+				slot = (slot + 1) & u->slot_mask;
+			u->slots[slot] = (uint32_t) e + 1;
+		}
+	}
+	slot = hash & u->slot_mask;
+	while (u->slots[slot] != 0)
+	{
+		VocabEntry *e = &u->entries[u->slots[slot] - 1];
+
+		if (e->hash == hash && e->len == len && memcmp(e->word, word, len) == 0)
+		{
+			e->count++;
+			return u->slots[slot] - 1;
+		}
+		slot = (slot + 1) & u->slot_mask;
+	}
+	if (u->num_entries == u->capacity)
+	{
+		u->capacity = u->capacity ? u->capacity * 2 : 1 << 15;
+		u->entries = realloc(u->entries, sizeof(VocabEntry) * u->capacity);
+		if (u->entries == NULL)
+			exit(2);
+	}
+	{
+		VocabEntry *e = &u->entries[u->num_entries];
+
+		e->word = xmalloc(len + 1);
+		memcpy(e->word, word, len);
+		e->word[len] = '\0';
+		e->len = (uint32_t) len;
+		e->count = 1;
+		e->hash = hash;
+		e->has_letter = false;
+		for (size_t i = 0; i < len; i++)
+			if ((word[i] >= 'a' && word[i] <= 'z') || (unsigned char) word[i] >= 0xC0)
+				e->has_letter = true;
+	}
+	u->slots[slot] = (uint32_t) u->num_entries + 1;
+	return (uint32_t) u->num_entries++;
+}
+
+/*
+ * Add one token, lower-cased as the tagger does it (ASCII directly, other
+ * text through the shared ICU case folding).
+ */
+static void
+add_token(Unlabelled *u, const char *text, size_t len)
+{
+	char		small[256];
+	bool		ascii = true;
+
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char) text[i] >= 128)
+			ascii = false;
+	if (ascii && len <= sizeof(small))
+	{
+		for (size_t i = 0; i < len; i++)
+			small[i] = (text[i] >= 'A' && text[i] <= 'Z') ? (char) (text[i] + 32) : text[i];
+		stream_push(u, vocab_id(u, small, len));
+	}
+	else if (!ascii && aa_lower_utf8(text, len, "", &u->scratch))
+		stream_push(u, vocab_id(u, u->scratch.data, u->scratch.len));
+	else
+		stream_push(u, vocab_id(u, text, len));
+}
+
+/*
+ * Tokenize a plain text with the extension's tokenizer into the stream.
+ * SGML files (Reuters-21578) keep only what is inside <BODY>..</BODY>,
+ * with the markup and entities blanked out.
+ */
+static void
+add_text(Unlabelled *u, char *text, size_t len, bool sgml)
+{
+	AaTokenizer tz;
+	AaToken		tok;
+
+	if (sgml)
+	{
+		bool		in_body = false;
+		size_t		i = 0;
+
+		while (i < len)
+		{
+			if (strncmp(text + i, "<BODY>", 6) == 0)
+			{
+				in_body = true;
+				memset(text + i, ' ', 6);
+				i += 6;
+				continue;
+			}
+			if (strncmp(text + i, "</BODY>", 7) == 0)
+				in_body = false;
+			if (!in_body || text[i] == '<')
+			{
+				if (text[i] == '<')
+					while (i < len && text[i] != '>')
+						text[i++] = ' ';
+				if (i < len)
+					text[i++] = ' ';
+				continue;
+			}
+			if (text[i] == '&')
+				while (i < len && text[i] != ';' && text[i] != ' ')
+					text[i++] = ' ';
+			i++;
+		}
+	}
+	aa_tokenizer_init(&tz, text, len);
+	while (aa_tokenizer_next(&tz, &tok))
+		add_token(u, text + tok.byte_start, tok.byte_len);
+	stream_push(u, UINT32_MAX);
+}
+
+/* Compare two names for qsort (directory listings in a fixed order). */
+static int
+compare_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/*
+ * Read one unlabelled source: a directory (every file under it, in name
+ * order), a CoNLL file ("conll:PATH": its first column), an .sgm file or
+ * a plain text file.
+ */
+static void
+add_source(Unlabelled *u, const char *path)
+{
+	DIR		   *dir;
+	size_t		len;
+	char	   *text;
+
+	if (strncmp(path, "conll:", 6) == 0)
+	{
+		Corpus		c;
+
+		load_corpus(path + 6, &c);
+		for (size_t i = 0; i < c.num_tokens; i++)
+			add_token(u, c.tokens[i].text, c.tokens[i].len);
+		stream_push(u, UINT32_MAX);
+		return;
+	}
+	dir = opendir(path);
+	if (dir != NULL)
+	{
+		struct dirent *de;
+		char	  **names = NULL;
+		size_t		count = 0;
+
+		while ((de = readdir(dir)) != NULL)
+		{
+			if (de->d_name[0] == '.')
+				continue;
+			names = realloc(names, sizeof(char *) * (count + 1));
+			names[count] = xmalloc(strlen(path) + strlen(de->d_name) + 2);
+			sprintf(names[count++], "%s/%s", path, de->d_name);
+		}
+		closedir(dir);
+		qsort(names, count, sizeof(char *), compare_names);
+		for (size_t i = 0; i < count; i++)
+		{
+			add_source(u, names[i]);
+			free(names[i]);
+		}
+		free(names);
+		return;
+	}
+	len = strlen(path);
+	if (len > 4 && strcmp(path + len - 4, ".sgm") != 0 && strcmp(path + len - 4, ".txt") != 0)
+		return;					/* READMEs, DTDs, licences */
+	text = read_file(path, &len);
+	add_text(u, text, len, strcmp(path + strlen(path) - 4, ".sgm") == 0);
+	free(text);
+}
+
+/* Order of vocabulary ids by descending count (ties: by word). */
+static const VocabEntry *sort_entries;
+static int
+compare_by_count(const void *a, const void *b)
+{
+	const VocabEntry *x = &sort_entries[*(const uint32_t *) a];
+	const VocabEntry *y = &sort_entries[*(const uint32_t *) b];
+
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	return strcmp(x->word, y->word);
+}
+
+/*
+ * Spherical k-means of the rows of a sparse matrix (CSR: row_start, dims,
+ * values; rows have unit length) into k clusters, started from the first k
+ * rows (the most frequent words).  Writes each row's cluster to assign.
+ */
+static void
+kmeans(size_t rows, const size_t *row_start, const uint32_t *dims,
+	   const float *values, size_t num_dims, int k, int *assign)
+{
+	float	   *centroids = calloc(num_dims * k, sizeof(float));	/* dim-major */
+	float	   *scores = xmalloc(sizeof(float) * k);
+
+	if (centroids == NULL)
+		exit(2);
+	for (int c = 0; c < k; c++)
+		for (size_t j = row_start[c]; j < row_start[c + 1]; j++)
+			centroids[(size_t) dims[j] * k + c] = values[j];
+	for (int iteration = 0; iteration < CLUSTER_ITERATIONS; iteration++)
+	{
+		size_t		moved = 0;
+		double	   *norms = calloc(k, sizeof(double));
+
+		for (size_t r = 0; r < rows; r++)
+		{
+			int			best = 0;
+
+			memset(scores, 0, sizeof(float) * k);
+			for (size_t j = row_start[r]; j < row_start[r + 1]; j++)
+			{
+				const float *col = centroids + (size_t) dims[j] * k;
+				float		v = values[j];
+
+				for (int c = 0; c < k; c++)
+					scores[c] += v * col[c];
+			}
+			for (int c = 1; c < k; c++)
+				if (scores[c] > scores[best])
+					best = c;
+			if (iteration == 0 || assign[r] != best)
+				moved++;
+			assign[r] = best;
+		}
+		/* New centroids: the normalised sums of their rows. */
+		memset(centroids, 0, sizeof(float) * num_dims * k);
+		for (size_t r = 0; r < rows; r++)
+			for (size_t j = row_start[r]; j < row_start[r + 1]; j++)
+				centroids[(size_t) dims[j] * k + assign[r]] += values[j];
+		for (size_t d = 0; d < num_dims; d++)
+			for (int c = 0; c < k; c++)
+				norms[c] += (double) centroids[d * k + c] * centroids[d * k + c];
+		for (size_t d = 0; d < num_dims; d++)
+			for (int c = 0; c < k; c++)
+				if (norms[c] > 0)
+					centroids[d * k + c] = (float) (centroids[d * k + c] / sqrt(norms[c]));
+		free(norms);
+		fprintf(stderr, "aa_train: clusters k=%d iteration %d: %zu words moved\n",
+				k, iteration + 1, moved);
+	}
+	free(centroids);
+	free(scores);
+}
+
+/* Comparison of packed (row, dim) pairs for qsort. */
+static int
+compare_u64(const void *a, const void *b)
+{
+	uint64_t	x = *(const uint64_t *) a;
+	uint64_t	y = *(const uint64_t *) b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Induce the word clusters from the sources (comma-separated, see
+ * add_source) and build the model's cluster table in *table_out.
+ */
+static void
+induce_clusters(const char *sources, uint64_t **table_out, uint32_t *slot_bits_out)
+{
+	Unlabelled	u;
+	char	   *list = strdup(sources);
+	char	   *save = NULL;
+	uint32_t   *order;
+	int32_t    *context_of;		/* vocabulary id -> context dimension or -1 */
+	int32_t    *row_of;			/* vocabulary id -> clustered row or -1 */
+	size_t		rows = 0;
+	uint64_t   *pairs;
+	size_t		num_pairs = 0;
+	size_t	   *row_start;
+	uint32_t   *dims;
+	float	   *values;
+	size_t		nnz = 0;
+	int		   *assign[3];
+	static const int ks[3] = {64, 256, 1024};
+	uint32_t	slot_bits = 4;
+	uint64_t   *table;
+
+	memset(&u, 0, sizeof(u));
+	for (char *path = strtok_r(list, ",", &save); path != NULL; path = strtok_r(NULL, ",", &save))
+		add_source(&u, path);
+	free(list);
+	aa_buf_free(&u.scratch);
+
+	order = xmalloc(sizeof(uint32_t) * u.num_entries);
+	for (size_t i = 0; i < u.num_entries; i++)
+		order[i] = (uint32_t) i;
+	sort_entries = u.entries;
+	qsort(order, u.num_entries, sizeof(uint32_t), compare_by_count);
+	context_of = xmalloc(sizeof(int32_t) * u.num_entries);
+	row_of = xmalloc(sizeof(int32_t) * u.num_entries);
+	for (size_t i = 0; i < u.num_entries; i++)
+	{
+		context_of[i] = -1;
+		row_of[i] = -1;
+	}
+	for (size_t i = 0; i < u.num_entries && i < CLUSTER_CONTEXT; i++)
+		context_of[order[i]] = (int32_t) i;
+	for (size_t i = 0; i < u.num_entries && rows < CLUSTER_VOCABULARY; i++)
+	{
+		const VocabEntry *e = &u.entries[order[i]];
+
+		if (e->count < CLUSTER_MIN_COUNT)
+			break;
+		if (e->has_letter)
+			row_of[order[i]] = (int32_t) rows++;
+	}
+	fprintf(stderr, "aa_train: unlabelled text: %zu tokens, %zu distinct; clustering %zu words\n",
+			u.stream_len, u.num_entries, rows);
+
+	/* (row, context dimension) pairs: left neighbours 0..C-1, right C..2C-1 */
+	pairs = xmalloc(sizeof(uint64_t) * (2 * u.stream_len + 1));
+	for (size_t t = 0; t < u.stream_len; t++)
+	{
+		uint32_t	id = u.stream[t];
+		int32_t		row;
+
+		if (id == UINT32_MAX || (row = row_of[id]) < 0)
+			continue;
+		if (t > 0 && u.stream[t - 1] != UINT32_MAX && context_of[u.stream[t - 1]] >= 0)
+			pairs[num_pairs++] = ((uint64_t) row << 32) | (uint32_t) context_of[u.stream[t - 1]];
+		if (t + 1 < u.stream_len && u.stream[t + 1] != UINT32_MAX &&
+			context_of[u.stream[t + 1]] >= 0)
+			pairs[num_pairs++] = ((uint64_t) row << 32) |
+				(uint32_t) (CLUSTER_CONTEXT + context_of[u.stream[t + 1]]);
+	}
+	qsort(pairs, num_pairs, sizeof(uint64_t), compare_u64);
+	row_start = calloc(rows + 1, sizeof(size_t));
+	dims = xmalloc(sizeof(uint32_t) * (num_pairs + 1));
+	values = xmalloc(sizeof(float) * (num_pairs + 1));
+	for (size_t i = 0; i < num_pairs;)
+	{
+		size_t		j = i;
+
+		while (j < num_pairs && pairs[j] == pairs[i])
+			j++;
+		dims[nnz] = (uint32_t) pairs[i];
+		values[nnz] = (float) log(1.0 + (double) (j - i));
+		row_start[(pairs[i] >> 32) + 1]++;
+		nnz++;
+		i = j;
+	}
+	free(pairs);
+	for (size_t r = 0; r < rows; r++)
+		row_start[r + 1] += row_start[r];
+	for (size_t r = 0; r < rows; r++)
+	{
+		double		norm = 0;
+
+		for (size_t j = row_start[r]; j < row_start[r + 1]; j++)
+			norm += (double) values[j] * values[j];
+		for (size_t j = row_start[r]; j < row_start[r + 1]; j++)
+			values[j] = (float) (values[j] / sqrt(norm));
+	}
+	for (int level = 0; level < 3; level++)
+	{
+		assign[level] = xmalloc(sizeof(int) * (rows + 1));
+		kmeans(rows, row_start, dims, values, 2 * CLUSTER_CONTEXT, ks[level], assign[level]);
+	}
+
+	/* The table: at most half full. */
+	while (((size_t) 1 << slot_bits) < 2 * (rows + 1))
+		slot_bits++;
+	table = calloc((size_t) 1 << slot_bits, sizeof(uint64_t));
+	if (table == NULL)
+		exit(2);
+	for (size_t i = 0; i < u.num_entries; i++)
+	{
+		int32_t		r = row_of[i];
+		uint64_t	value;
+		size_t		mask = ((size_t) 1 << slot_bits) - 1;
+		size_t		slot;
+
+		if (r < 0)
+			continue;
+		value = (uint64_t) assign[0][r] |
+			((uint64_t) assign[1][r] << AA_NER_CLUSTER_COARSE_BITS) |
+			((uint64_t) assign[2][r] << (AA_NER_CLUSTER_COARSE_BITS + AA_NER_CLUSTER_MIDDLE_BITS));
+		slot = (size_t) (u.entries[i].hash >> 32) & mask;
+		while (table[slot] != 0)
+			slot = (slot + 1) & mask;
+		table[slot] = aa_ner_cluster_key(u.entries[i].hash) | value;
+	}
+	*table_out = table;
+	*slot_bits_out = slot_bits;
+	cluster_view.entries = table;
+	cluster_view.slot_mask = ((uint64_t) 1 << slot_bits) - 1;
+	clusters = &cluster_view;
+	for (int level = 0; level < 3; level++)
+		free(assign[level]);
+	free(row_start);
+	free(dims);
+	free(values);
+	free(order);
+	free(context_of);
+	free(row_of);
+	for (size_t i = 0; i < u.num_entries; i++)
+		free(u.entries[i].word);
+	free(u.entries);
+	free(u.slots);
+	free(u.stream);
 }
 
 /*
@@ -575,7 +1232,7 @@ evaluate_float(const Corpus *corpus, const float *weights, uint32_t mask,
 		AaNerDoc	doc;
 
 		if (!aa_ner_doc_init(&doc, corpus->tokens + first, bounds[nsent], bounds,
-							 nsent, HASH_SEED, gazetteer, &tool_allocator))
+							 nsent, HASH_SEED, gazetteer, clusters, &tool_allocator))
 			exit(2);
 		for (size_t o = 0; o < nsent; o++)
 		{
@@ -588,6 +1245,8 @@ evaluate_float(const Corpus *corpus, const float *weights, uint32_t mask,
 						   pred + first + bounds[s]);
 			aa_ner_doc_commit(&doc, s, pred + first + bounds[s], label_set);
 		}
+		if (!aa_ner_doc_vote_types(&doc, pred + first, label_set))
+			exit(2);
 		aa_ner_doc_free(&doc);
 	}
 	for (size_t s = 0; s < corpus->num_sentences; s++)
@@ -629,13 +1288,14 @@ typedef struct SentenceBuffers
 static long
 train_document(Perceptron *p, SentenceBuffers *b, const AaNerToken *tokens,
 			   const int *doc_gold, const size_t *bounds, size_t nsent,
-			   const AaNerGazetteer *gazetteer, const AaNerLabelSet *label_set)
+			   const AaNerGazetteer *gazetteer, const AaNerLabelSet *label_set,
+			   int dropout, uint64_t *dropout_rng)
 {
 	AaNerDoc	doc;
 	long		mistakes = 0;
 
 	if (!aa_ner_doc_init(&doc, tokens, bounds[nsent], bounds, nsent, HASH_SEED,
-						 gazetteer, &tool_allocator))
+						 gazetteer, clusters, &tool_allocator))
 		exit(2);
 	for (size_t o = 0; o < nsent; o++)
 	{
@@ -645,6 +1305,31 @@ train_document(Perceptron *p, SentenceBuffers *b, const AaNerToken *tokens,
 		const int  *pred = b->pred;
 
 		aa_ner_doc_features(&doc, s, b->features, b->counts);
+		for (size_t k = 0; dropout > 0 && k < n; k++)
+		{
+			uint32_t   *f = b->features + k * AA_NER_MAX_FEATURES;
+
+			/*
+			 * Word-identity dropout: the features at the known positions
+			 * (highest first) are swapped with the last ones and cut.  Only
+			 * for words that do not start with a small letter, the would-be
+			 * names: an unknown lower-case word must not look like a
+			 * particle inside a name ("da" in "Lula da Silva").
+			 */
+			const AaNerToken *tok = &tokens[bounds[s] + k];
+			unsigned char first = tok->len > 0 ? (unsigned char) tok->text[0] : 0;
+
+			if ((int) (next_random(dropout_rng) % 100) >= dropout ||
+				(first >= 'a' && first <= 'z'))
+				continue;
+			for (int x = 0; x < AA_NER_NUM_IDENTITY_FEATURES; x++)
+			{
+				int			pos = aa_ner_identity_features[x];
+
+				if (pos < b->counts[k])
+					f[pos] = f[--b->counts[k]];
+			}
+		}
 		score_sentence(p->weights, p->mask, b->features, b->counts, n, b->emission);
 		aa_ner_viterbi(b->emission, n, p->transition, label_set, b->work, b->back, b->pred);
 		for (size_t k = 0; k < n; k++)
@@ -687,11 +1372,16 @@ train_document(Perceptron *p, SentenceBuffers *b, const AaNerToken *tokens,
 static int
 train(const char *train_path, const char *model_path, int epochs,
 	  uint32_t bucket_bits, const char *dev_path, const char *gazetteer_path,
-	  int case_augment, int alone_augment)
+	  int case_augment, int alone_augment, int dropout,
+	  const char *cluster_sources)
 {
+	uint64_t   *cluster_table;
+	uint32_t	cluster_slot_bits = 4;
+
 	GazetteerTable gazetteer;
 	Corpus		corpus;
-	Corpus		dev;
+	Corpus		dev[2];
+	int			num_dev = 0;
 	Perceptron	p;
 	AaNerLabelSet label_set;
 	size_t		num_weights = ((size_t) 1 << bucket_bits) * NUM_LABELS;
@@ -700,6 +1390,7 @@ train(const char *train_path, const char *model_path, int epochs,
 	size_t		longest = 1;
 	SentenceBuffers buffers;
 	uint64_t	rng = SHUFFLE_SEED;
+	uint64_t	dropout_rng = DROPOUT_SEED;
 	float	   *avg_weights;
 	float		avg_transition[(NUM_LABELS + 1) * NUM_LABELS];
 	int16_t		q_transition[(NUM_LABELS + 1) * NUM_LABELS];
@@ -715,8 +1406,26 @@ train(const char *train_path, const char *model_path, int epochs,
 	load_corpus(train_path, &corpus);
 	make_case_variants(&corpus);
 	load_gazetteer(gazetteer_path, &gazetteer);
+	if (cluster_sources != NULL)
+		induce_clusters(cluster_sources, &cluster_table, &cluster_slot_bits);
+	else
+	{
+		cluster_table = calloc((size_t) 1 << cluster_slot_bits, sizeof(uint64_t));
+		if (cluster_table == NULL)
+			exit(2);
+	}
 	if (dev_path)
-		load_corpus(dev_path, &dev);
+	{
+		/* up to two dev sets, separated by a semicolon */
+		char	   *copy = strdup(dev_path);
+		char	   *semi = strchr(copy, ';');
+
+		if (semi)
+			*semi = '\0';
+		load_corpus(copy, &dev[num_dev++]);
+		if (semi)
+			load_corpus(semi + 1, &dev[num_dev++]);
+	}
 	fprintf(stderr, "aa_train: %zu tokens, %zu sentences, %zu documents\n",
 			corpus.num_tokens, corpus.num_sentences, corpus.num_docs);
 	aa_ner_labelset_init(&label_set, label_names, NUM_LABELS);
@@ -783,22 +1492,21 @@ train(const char *train_path, const char *model_path, int epochs,
 
 					mistakes += train_document(&p, &buffers, tokens + first + bounds[s],
 											   corpus.gold + first + bounds[s], one, 1,
-											   &gazetteer.view, &label_set);
+											   &gazetteer.view, &label_set, dropout, &dropout_rng);
 				}
 			}
 			else
 				mistakes += train_document(&p, &buffers, tokens + first,
 										   corpus.gold + first, bounds, nsent,
-										   &gazetteer.view, &label_set);
+										   &gazetteer.view, &label_set, dropout, &dropout_rng);
 		}
 		fprintf(stderr, "aa_train: epoch %d: %ld token errors", epoch, mistakes);
-		if (dev_path)
-		{
+		if (num_dev > 0)
 			averaged(&p, avg_weights, avg_transition);
+		for (int v = 0; v < num_dev; v++)
 			fprintf(stderr, ", dev F1 %.2f",
-					evaluate_float(&dev, avg_weights, p.mask, avg_transition, &label_set,
+					evaluate_float(&dev[v], avg_weights, p.mask, avg_transition, &label_set,
 								   &gazetteer.view, true));
-		}
 		fprintf(stderr, "\n");
 	}
 
@@ -861,6 +1569,8 @@ train(const char *train_path, const char *model_path, int epochs,
 	contents.gazetteer_slot_bits = gazetteer.slot_bits;
 	contents.gazetteer = gazetteer.entries;
 	contents.gazetteer_max_tokens = gazetteer.max_tokens;
+	contents.cluster_slot_bits = cluster_slot_bits;
+	contents.clusters = cluster_table;
 	if (aa_ner_model_write(model_path, &contents, errmsg, sizeof(errmsg)) != AA_NER_MODEL_OK)
 	{
 		fprintf(stderr, "aa_train: %s\n", errmsg);
@@ -941,6 +1651,21 @@ evaluate_model(const char *model_path, const char *test_path, bool by_sentence)
 		score_entities(corpus.gold + b, pred + b,
 					   corpus.sentence_starts[s + 1] - b, &label_set, &scores);
 	}
+	if (getenv("AA_EVAL_DUMP") != NULL)
+	{
+		/* token, gold and predicted label per line, for error analysis */
+		FILE	   *dump = fopen(getenv("AA_EVAL_DUMP"), "w");
+
+		for (size_t s = 0; dump != NULL && s < corpus.num_sentences; s++)
+		{
+			for (size_t i = corpus.sentence_starts[s]; i < corpus.sentence_starts[s + 1]; i++)
+				fprintf(dump, "%.*s %s %s\n", (int) corpus.tokens[i].len, corpus.tokens[i].text,
+						names[corpus.gold[i]], names[pred[i]]);
+			fprintf(dump, "\n");
+		}
+		if (dump != NULL)
+			fclose(dump);
+	}
 	printf("processed %zu tokens with %ld phrases; found: %ld phrases\n",
 		   corpus.num_tokens,
 		   scores.gold[0] + scores.gold[1] + scores.gold[2] + scores.gold[3],
@@ -948,6 +1673,69 @@ evaluate_model(const char *model_path, const char *test_path, bool by_sentence)
 	print_scores(&scores, false);
 	printf("speed: %.0f tokens/s (one core, model loaded, %d rounds)\n",
 		   rounds * corpus.num_tokens / seconds, rounds);
+	aa_ner_model_close(&model);
+	return 0;
+}
+
+/*
+ * Tag each line of standard input as one document (tokenized and split
+ * into sentences as aa_entities does) and print its entities as
+ * "entity/TYPE;..." per line: a quick look at what a model does with
+ * text, without a server.
+ */
+static int
+tag_lines(const char *model_path)
+{
+	AaNerModel	model;
+	char		errmsg[AA_NER_MODEL_ERRMSG_LEN];
+	AaNerLabelSet label_set;
+	const char *names[AA_NER_MAX_LABELS] = {0};
+	char		line[65536];
+
+	if (aa_ner_model_open(model_path, &model, errmsg, sizeof(errmsg)) != AA_NER_MODEL_OK)
+	{
+		fprintf(stderr, "aa_train: %s\n", errmsg);
+		return 2;
+	}
+	for (int l = 0; l < model.num_labels; l++)
+		names[l] = model.label_names[l];
+	aa_ner_labelset_init(&label_set, names, model.num_labels);
+	while (fgets(line, sizeof(line), stdin) != NULL)
+	{
+		size_t		len = strcspn(line, "\n");
+		AaNerToken	tokens[4096];
+		uint8_t		newlines[4096] = {0};
+		size_t		bounds[4097];
+		int			labels[4096];
+		AaNerSpan	spans[4096];
+		size_t		count = 0;
+		size_t		nsent;
+		size_t		nspans;
+		AaTokenizer tz;
+		AaToken		tok;
+
+		aa_tokenizer_init(&tz, line, len);
+		while (count < 4096 && aa_tokenizer_next(&tz, &tok))
+		{
+			tokens[count].text = line + tok.byte_start;
+			tokens[count].len = tok.byte_len;
+			count++;
+		}
+		nsent = aa_ner_split_sentences(tokens, count, newlines, bounds);
+		if (!aa_ner_tag_document(&model, tokens, count, bounds, nsent, labels,
+								 &tool_allocator, NULL, NULL))
+			return 2;
+		nspans = aa_ner_spans(labels, count, &label_set, spans);
+		for (size_t i = 0; i < nspans; i++)
+		{
+			const char *start = tokens[spans[i].first_token].text;
+			const AaNerToken *last = &tokens[spans[i].end_token - 1];
+
+			printf("%s%.*s/%s", i ? ";" : "", (int) (last->text + last->len - start), start,
+				   aa_ner_type_names[spans[i].type]);
+		}
+		printf("\n");
+	}
 	aa_ner_model_close(&model);
 	return 0;
 }
@@ -961,8 +1749,11 @@ usage(void)
 	fprintf(stderr,
 			"usage: aa_train train TRAIN.txt MODEL [--gazetteer FILE.tsv] [--epochs N]\n"
 			"                      [--bits B] [--case-augment PERCENT]\n"
-			"                      [--alone-augment PERCENT] [--dev DEV.txt]\n"
-			"       aa_train eval MODEL TEST.txt [--sentences]\n");
+			"                      [--alone-augment PERCENT] [--dropout PERCENT]\n"
+			"                      [--clusters SOURCE,...]\n"
+			"                      [--dev DEV.txt[;DEV2.txt]]\n"
+			"       aa_train eval MODEL TEST.txt [--sentences]\n"
+			"       aa_train tag MODEL < LINES.txt\n");
 	exit(2);
 }
 
@@ -980,6 +1771,8 @@ main(int argc, char **argv)
 		const char *gazetteer = NULL;
 		int			case_augment = DEFAULT_CASE_AUGMENT;
 		int			alone_augment = DEFAULT_ALONE_AUGMENT;
+		int			dropout = DEFAULT_DROPOUT;
+		const char *cluster_sources = NULL;
 
 		for (int i = 4; i < argc; i++)
 		{
@@ -995,16 +1788,22 @@ main(int argc, char **argv)
 				case_augment = atoi(argv[++i]);
 			else if (strcmp(argv[i], "--alone-augment") == 0 && i + 1 < argc)
 				alone_augment = atoi(argv[++i]);
+			else if (strcmp(argv[i], "--dropout") == 0 && i + 1 < argc)
+				dropout = atoi(argv[++i]);
+			else if (strcmp(argv[i], "--clusters") == 0 && i + 1 < argc)
+				cluster_sources = argv[++i];
 			else
 				usage();
 		}
 		if (epochs < 1 || bits < AA_NER_MIN_BUCKET_BITS || bits > AA_NER_MAX_BUCKET_BITS ||
 			case_augment < 0 || case_augment > 50 ||
-			alone_augment < 0 || alone_augment > 100)
+			alone_augment < 0 || alone_augment > 100 || dropout < 0 || dropout > 100)
 			usage();
 		return train(argv[2], argv[3], epochs, bits, dev, gazetteer, case_augment,
-					 alone_augment);
+					 alone_augment, dropout, cluster_sources);
 	}
+	if (argc == 3 && strcmp(argv[1], "tag") == 0)
+		return tag_lines(argv[2]);
 	if (argc == 4 && strcmp(argv[1], "eval") == 0)
 		return evaluate_model(argv[2], argv[3], false);
 	if (argc == 5 && strcmp(argv[1], "eval") == 0 && strcmp(argv[4], "--sentences") == 0)

@@ -60,6 +60,7 @@ fuzz_model_loader(const uint8_t *data, size_t size)
 	{
 		(void) aa_ner_model_row(&model, 12345);
 		(void) aa_ner_gazetteer_lookup(&model.gazetteer, 67890);
+		(void) aa_ner_cluster_lookup(&model.clusters, 13579);
 		aa_ner_model_close(&model);
 	}
 	unlink(path);
