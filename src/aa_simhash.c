@@ -4,11 +4,13 @@
  *	  Simhash fingerprints of documents (aa_simhash) and the Hamming
  *	  distance between two of them (aa_hamming).
  *
- * The fingerprint is computed by the core (core/minhash.h).
+ * The fingerprint is computed by the core (core/simhash.h).
  *
  *-------------------------------------------------------------------------
  */
 #include "aa_dup.h"
+
+#include "core/simhash.h"
 
 PG_FUNCTION_INFO_V1(aa_simhash);
 PG_FUNCTION_INFO_V1(aa_hamming);
