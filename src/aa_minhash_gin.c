@@ -6,9 +6,11 @@
  *	  against the similarity threshold, and bands and rows as opclass
  *	  options.
  *
- * Every candidate is rechecked on the heap with the % operator
- * (aa_minhash_sim.c), so the index never changes an answer, only the
- * work done to find it.
+ * The index only chooses candidates: each is rechecked on the heap with
+ * the % operator (aa_minhash_sim.c).  A pair becomes a candidate when it
+ * shares a band, with the probability of the LSH S-curve
+ * (aa_lsh_probability), so pairs far below the banding's threshold can be
+ * missed; a sketch of other parameters always reaches the recheck.
  *
  *-------------------------------------------------------------------------
  */
