@@ -60,7 +60,7 @@ extern void _PG_init(void);
 /*
  * Settings of the feature files, defined by _PG_init when the library
  * loads: article_analytics.ner_model (aa_entities.c) and
- * article_analytics.similarity_threshold (aa_minhash.c).
+ * article_analytics.similarity_threshold (aa_minhash_sim.c).
  */
 extern void aa_entities_init_gucs(void);
 extern void aa_minhash_init_gucs(void);

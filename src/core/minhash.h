@@ -3,7 +3,7 @@
  * minhash.h
  *	  MinHash sketches of word-shingle sets: building (one-permutation
  *	  hashing with optimal densification), estimating Jaccard similarity and
- *	  containment, LSH band keys, the text form, and 64-bit simhash.
+ *	  containment, LSH band keys and the text form.
  *
  * A sketch is a fixed header followed by num_perm 32-bit slot values.  The
  * header records everything needed to decide whether two sketches may be
@@ -148,16 +148,5 @@ extern void aa_minhash_to_text(const AaMinhashHeader *header, const uint32_t *va
 extern AaDupStatus aa_minhash_from_text(const char *text, size_t len,
 										AaMinhashHeader *header, uint32_t **values,
 										const char **error_detail);
-
-/*
- * 64-bit simhash (Charikar 2002) of the document's distinct shingles,
- * each weighted 1: bit i is set when more shingle hashes have bit i set
- * than not.  A document without words has simhash 0.
- */
-extern AaDupStatus aa_simhash_compute(const char *text, size_t len, int shingle_size,
-							  uint64_t *result);
-
-/* Number of differing bits. */
-extern int	aa_hamming64(uint64_t a, uint64_t b);
 
 #endif							/* AA_MINHASH_H */

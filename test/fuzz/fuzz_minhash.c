@@ -13,6 +13,7 @@
 #include "minhash.h"
 #include "passages.h"
 #include "shingle.h"
+#include "simhash.h"
 #include "unionfind.h"
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -22,6 +22,7 @@
 #include "tap.h"
 #include "passages.h"
 #include "shingle.h"
+#include "simhash.h"
 #include "unionfind.h"
 
 /* Read a whole file into a malloc'd NUL-terminated buffer, or NULL. */
