@@ -29,6 +29,7 @@
 #include "catalog/pg_type.h"
 #include "common/file_perm.h"
 #include "miscadmin.h"
+#include "storage/fd.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -44,8 +45,13 @@ PG_FUNCTION_INFO_V1(aa_entity_mentions);
 /* Name of the model file installed with the extension, in share/extension. */
 #define AA_NER_MODEL_FILE_NAME "article_analytics_ner_en.model"
 
-/* Directory of the shared copies of the models, in the data directory. */
+/*
+ * Directory of the shared copies of the models, in the data directory, and
+ * how long a copy no backend maps and no backend loaded is kept: an hour,
+ * so that a model loaded now and then is not copied at each load.
+ */
 #define AA_NER_MODEL_COPY_DIR "pg_article_analytics"
+#define AA_NER_MODEL_COPY_UNUSED_SECONDS 3600
 
 /* Longest run of tokens aa_tag decodes as one sequence. */
 #define AA_TAG_MAX_SEQUENCE 1000
@@ -97,6 +103,8 @@ aa_entities_init_gucs(void)
 static void
 release_model(void *arg)
 {
+	if (loaded_model.image_mapped)
+		ReleaseExternalFD();
 	aa_ner_model_close(&loaded_model);
 	loaded_model_path = NULL;
 	model_context = NULL;
@@ -144,6 +152,7 @@ open_model(const char *path, AaNerModel *model, char *copy_dir, int *copy_errno,
 	copies.path = copy_dir;
 	copies.dir_mode = (unsigned int) pg_dir_create_mode;
 	copies.file_mode = (unsigned int) pg_file_create_mode;
+	copies.unused_seconds = AA_NER_MODEL_COPY_UNUSED_SECONDS;
 	return aa_ner_model_open_shared(path, &copies, model, copy_errno,
 									errmsg, errmsg_len);
 }
@@ -206,6 +215,9 @@ get_model(void)
 				 errmsg("could not load the entity tagger's %s", failure_message),
 				 errhint("Check the file, or set article_analytics.ner_model to a valid model (make model rebuilds it).")));
 	}
+	/* the copy stays open (its lock marks it in use): count it as fd.c's */
+	if (loaded_model.image_mapped)
+		ReserveExternalFD();
 	return &loaded_model;
 }
 

@@ -24,6 +24,7 @@
 #include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -728,18 +729,22 @@ is_copy_name(const char *name)
 
 /*
  * Unlink the copies (and temporary files) in the directory that no process
- * holds, except the one named keep.  A mapper holds a shared lock and a
- * creator an exclusive one, so a file whose exclusive lock is granted here
- * is in nobody's use; a mapping of it would survive the unlink anyway,
- * the lock only keeps a model in use from being copied twice.  Failures
- * are ignored: a stale copy costs disk space, nothing else.
+ * holds and that were not loaded (nor written) for unused_seconds, except
+ * the one named keep.  A mapper holds a shared lock and a creator an
+ * exclusive one, so a file whose exclusive lock is granted here is in
+ * nobody's use; a mapping of it would survive the unlink anyway, the lock
+ * only keeps a model in use from being copied twice.  Each load sets its
+ * copy's modification time, so the age spares a model that backends load
+ * in turn, none holding it for long.  Failures are ignored: a stale copy
+ * costs disk space, nothing else.
  */
 static void
-remove_stale_copies(const char *dir, const char *keep)
+remove_stale_copies(const char *dir, const char *keep, unsigned int unused_seconds)
 {
 	DIR		   *d = opendir(dir);
 	struct dirent *entry;
 	char		file[COPY_PATH_LEN];
+	time_t		now = time(NULL);
 
 	if (d == NULL)
 		return;
@@ -752,6 +757,9 @@ remove_stale_copies(const char *dir, const char *keep)
 		if (!is_copy_name(entry->d_name) || strcmp(entry->d_name, keep) == 0)
 			continue;
 		if (snprintf(file, sizeof(file), "%s/%s", dir, entry->d_name) >= (int) sizeof(file))
+			continue;
+		if (lstat(file, &st) != 0 || !S_ISREG(st.st_mode) ||
+			(st.st_mtime <= now && now - st.st_mtime < (time_t) unused_seconds))
 			continue;
 		fd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
 		if (fd < 0)
@@ -865,7 +873,6 @@ create_copy(CopyJob *job, bool replace)
 		;
 	job->image = image;
 	job->copy_fd = fd;
-	remove_stale_copies(job->copies->path, job->name);
 	return COPY_MAPPED;
 }
 
@@ -959,6 +966,10 @@ aa_ner_model_open_shared(const char *path, const AaNerModelCopyDir *copies,
 		free(job);
 		return status;
 	}
+
+	/* mark the copy as used now, and remove the stale ones */
+	(void) futimens(job->copy_fd, NULL);
+	remove_stale_copies(copies->path, job->name, copies->unused_seconds);
 
 	/* the copy holds the named file's bytes: check what they describe */
 	status = check_tables(job->image, model, &reason);

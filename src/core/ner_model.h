@@ -46,8 +46,9 @@
  * unlinked (a mapping of an unlinked file stays valid).  Every process
  * that loads the same model maps the same copy, so its pages are shared
  * through the page cache.  Each mapper holds a shared flock() on the
- * copy; a copy nobody holds is stale and is unlinked when another copy
- * is created.  aa_ner_model_open reads the file into private memory (the
+ * copy, and each load sets the copy's modification time; every load
+ * unlinks the copies that nobody holds and nobody loaded for a while (so
+ * that models used in turn are not copied again and again).  aa_ner_model_open reads the file into private memory (the
  * trainer and the unit tests use it).  Both remember which file they
  * read (device, inode, size, modification and change times), so that a
  * caller can notice a replaced file with one stat() and load it again.
@@ -247,6 +248,8 @@ typedef struct AaNerModelCopyDir
 	const char *path;
 	unsigned int dir_mode;		/* e.g. 0700 */
 	unsigned int file_mode;		/* e.g. 0600 */
+	unsigned int unused_seconds;	/* a copy nobody maps and nobody loaded
+									 * for this long is removed */
 } AaNerModelCopyDir;
 
 /*

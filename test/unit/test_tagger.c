@@ -309,8 +309,8 @@ read_file(const char *path, size_t *len)
  * survives the named file's truncation; a wrong file planted under the
  * copy's name is replaced, never used; a damaged named file is refused
  * even when a good copy exists; a directory that cannot be created is
- * ERR_COPY with its errno; a copy nobody holds is removed when another
- * is created, one still open is not.
+ * ERR_COPY with its errno; a load removes the copies nobody holds and
+ * nobody loaded for unused_seconds, never one held open.
  */
 static void
 test_shared_copies(const char *dir, const char *path, const AaNerModelContents *contents)
@@ -339,6 +339,7 @@ test_shared_copies(const char *dir, const char *path, const AaNerModelContents *
 	copies.path = copies_dir;
 	copies.dir_mode = 0700;
 	copies.file_mode = 0600;
+	copies.unused_seconds = 3600;
 	tap_check(aa_ner_model_write(path, contents, errmsg, sizeof(errmsg)) == AA_NER_MODEL_OK,
 			  "shared: the small model is written again");
 	named = read_file(path, &named_len);
@@ -415,14 +416,27 @@ test_shared_copies(const char *dir, const char *path, const AaNerModelContents *
 		? aa_ner_model_open_shared(other_path, &copies, &b, &copy_errno, errmsg, sizeof(errmsg))
 		: status;
 	tap_check(status == AA_NER_MODEL_OK && count_copies(copies_dir, NULL, 0) == 2,
-			  "shared: another model gets a second copy; the one in use stays");
+			  "shared: another model gets a second copy");
 	aa_ner_model_close(&a);
 	aa_ner_model_close(&b);
 	other.hash_seed = 9;
 	aa_ner_model_write(other_path, &other, errmsg, sizeof(errmsg));
 	status = aa_ner_model_open_shared(other_path, &copies, &b, &copy_errno, errmsg, sizeof(errmsg));
+	tap_check(status == AA_NER_MODEL_OK && count_copies(copies_dir, NULL, 0) == 3,
+			  "shared: copies nobody holds but loaded within unused_seconds stay");
+	aa_ner_model_close(&b);
+	copies.unused_seconds = 0;
+	status = aa_ner_model_open_shared(other_path, &copies, &b, &copy_errno, errmsg, sizeof(errmsg));
 	tap_check(status == AA_NER_MODEL_OK && count_copies(copies_dir, NULL, 0) == 1,
-			  "shared: creating a copy removes the copies nobody holds");
+			  "shared: a load removes the copies nobody holds and nobody loaded for unused_seconds");
+	aa_ner_model_close(&b);
+	status = aa_ner_model_open_shared(path, &copies, &a, &copy_errno, errmsg, sizeof(errmsg));
+	status = status == AA_NER_MODEL_OK
+		? aa_ner_model_open_shared(other_path, &copies, &b, &copy_errno, errmsg, sizeof(errmsg))
+		: status;
+	tap_check(status == AA_NER_MODEL_OK && count_copies(copies_dir, NULL, 0) == 2,
+			  "shared: a copy held open stays, whatever its age");
+	aa_ner_model_close(&a);
 	aa_ner_model_close(&b);
 	tap_check(b.image == NULL && b.copy_fd == -1, "shared: close unmaps and forgets the copy");
 
