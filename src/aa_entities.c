@@ -4,26 +4,32 @@
  *	  aa_tag(tokens) and aa_entity_mentions(document): the entity tagger
  *	  of the core as SQL functions, and the setting naming its model file.
  *
- * The model file is read into private memory once per backend, at first
- * use, and kept until it changes: before each call, one stat() of the
- * path compares the file with the one that was read (device, inode, size,
- * modification and change times), and a different file is read again.  A
- * copy, unlike a mapping, cannot be taken away by a truncated or
- * rewritten file, so an upgrade that replaces the model while backends
+ * The model file is loaded once per backend, at first use, and kept until
+ * it changes: before each call, one stat() of the path compares the file
+ * with the one that was read (device, inode, size, modification and
+ * change times), and a different file is loaded again.  Loading reads and
+ * checks the file, then maps read-only a copy of it that the core keeps
+ * in $PGDATA/pg_article_analytics (ner_model.h): every backend using the
+ * same model maps the same copy, so its pages are shared, and nothing
+ * done to the named file (truncated, rewritten in place, replaced) can
+ * reach the mapping, so an upgrade that replaces the model while backends
  * run is picked up by each at its next call and never crashes one.  The
- * copy belongs to a memory context under TopMemoryContext whose reset
- * callback frees it: changing article_analytics.ner_model drops the old
- * copy and reads the new file at the next call.  A missing, truncated or
+ * mapping belongs to a memory context under TopMemoryContext whose reset
+ * callback unmaps it: changing article_analytics.ner_model drops the old
+ * model and loads the new file at the next call.  A missing, truncated or
  * corrupt model file, or a path that is not a regular file, is reported as
- * an error naming the path; nothing is cached then, so the next call tries
- * again.
+ * an error naming the path, and so is a copy directory that cannot be
+ * written or a full disk (the SQLSTATE of the file error); nothing is
+ * cached then, so the next call tries again.
  *
  *-------------------------------------------------------------------------
  */
 #include "aa_glue.h"
 
 #include "catalog/pg_type.h"
+#include "common/file_perm.h"
 #include "miscadmin.h"
+#include "storage/fd.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -38,6 +44,14 @@ PG_FUNCTION_INFO_V1(aa_entity_mentions);
 
 /* Name of the model file installed with the extension, in share/extension. */
 #define AA_NER_MODEL_FILE_NAME "article_analytics_ner_en.model"
+
+/*
+ * Directory of the shared copies of the models, in the data directory, and
+ * how long a copy no backend maps and no backend loaded is kept: an hour,
+ * so that a model loaded now and then is not copied at each load.
+ */
+#define AA_NER_MODEL_COPY_DIR "pg_article_analytics"
+#define AA_NER_MODEL_COPY_UNUSED_SECONDS 3600
 
 /* Longest run of tokens aa_tag decodes as one sequence. */
 #define AA_TAG_MAX_SEQUENCE 1000
@@ -84,11 +98,13 @@ aa_entities_init_gucs(void)
 }
 
 /*
- * Reset callback of model_context: free the model when the context goes.
+ * Reset callback of model_context: unmap the model when the context goes.
  */
 static void
 release_model(void *arg)
 {
+	if (loaded_model.image_mapped)
+		ReleaseExternalFD();
 	aa_ner_model_close(&loaded_model);
 	loaded_model_path = NULL;
 	model_context = NULL;
@@ -120,6 +136,28 @@ model_status_sqlstate(AaNerModelStatus status)
 }
 
 /*
+ * Load the model file at path into *model as a shared mapping of its copy
+ * in copy_dir, $PGDATA/pg_article_analytics (created with the data
+ * directory's modes).  On AA_NER_MODEL_ERR_COPY (directory not writable,
+ * disk full...) *copy_errno says why.  The caller closes *model with
+ * aa_ner_model_close, from a memory-context reset callback.
+ */
+static AaNerModelStatus
+open_model(const char *path, AaNerModel *model, char *copy_dir, int *copy_errno,
+		   char *errmsg, size_t errmsg_len)
+{
+	AaNerModelCopyDir copies;
+
+	snprintf(copy_dir, MAXPGPATH, "%s/%s", DataDir, AA_NER_MODEL_COPY_DIR);
+	copies.path = copy_dir;
+	copies.dir_mode = (unsigned int) pg_dir_create_mode;
+	copies.file_mode = (unsigned int) pg_file_create_mode;
+	copies.unused_seconds = AA_NER_MODEL_COPY_UNUSED_SECONDS;
+	return aa_ner_model_open_shared(path, &copies, model, copy_errno,
+									errmsg, errmsg_len);
+}
+
+/*
  * The model named by article_analytics.ner_model, reading it on first use,
  * after the setting changed, or when the file is no longer the one that
  * was read.  Raises an error naming the path when the file cannot be used.
@@ -129,6 +167,8 @@ get_model(void)
 {
 	const char *path = ner_model_setting;
 	char		failure_message[AA_NER_MODEL_ERRMSG_LEN];
+	char		copy_dir[MAXPGPATH];
+	int			copy_errno = 0;
 	AaNerModelStatus status;
 	MemoryContextCallback *callback;
 
@@ -155,7 +195,18 @@ get_model(void)
 	callback->arg = NULL;
 	MemoryContextRegisterResetCallback(model_context, callback);
 
-	status = aa_ner_model_open(path, &loaded_model, failure_message, sizeof(failure_message));
+	status = open_model(path, &loaded_model, copy_dir, &copy_errno,
+						failure_message, sizeof(failure_message));
+	if (status == AA_NER_MODEL_ERR_COPY)
+	{
+		MemoryContextDelete(model_context);
+		errno = copy_errno;
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not load the entity tagger's %s", failure_message),
+				 errhint("Backends share a copy of each model in \"%s\", which must be a directory the server's operating-system user can write, on a file system with room for the model; removing the directory is safe.",
+						 copy_dir)));
+	}
 	if (status != AA_NER_MODEL_OK)
 	{
 		MemoryContextDelete(model_context);
@@ -164,6 +215,9 @@ get_model(void)
 				 errmsg("could not load the entity tagger's %s", failure_message),
 				 errhint("Check the file, or set article_analytics.ner_model to a valid model (make model rebuilds it).")));
 	}
+	/* the copy stays open (its lock marks it in use): count it as fd.c's */
+	if (loaded_model.image_mapped)
+		ReserveExternalFD();
 	return &loaded_model;
 }
 

@@ -9,7 +9,11 @@
 #      (aa_entity_mentions); best of AA_BENCH_ROUNDS runs (default 3);
 #   2. memory: the backend's private memory (all its memory contexts)
 #      before and after 100,000 aa_entities calls in one session (target:
-#      flat), and the model mapping, which is shared, not private.
+#      flat), its private resident memory (RssAnon, which holds no model)
+#      and the size of the model, which is a read-only shared mapping of
+#      its copy in $PGDATA/pg_article_analytics, counted once in the page
+#      cache however many backends map it (test/sql_model_shared.sh
+#      measures that).
 set -euo pipefail
 shared=${1:-$(cd "$(dirname "$0")/../.." && pwd)/shared}
 reuters=$shared/data/reuters21578
@@ -92,6 +96,8 @@ SELECT :before_bytes AS private_bytes_before,
 FROM pg_backend_memory_contexts;
 SELECT name, total_bytes FROM pg_backend_memory_contexts
 WHERE name = 'article_analytics entity model';
-SELECT pg_size_pretty((pg_stat_file(current_setting('article_analytics.ner_model'))).size)
-       AS model_file_mapped_shared_read_only;
+SELECT pg_size_pretty((regexp_match(pg_read_file('/proc/' || pg_backend_pid() || '/status'),
+                                    'RssAnon:\s+(\d+)'))[1]::bigint * 1024) AS backend_private_resident,
+       pg_size_pretty((pg_stat_file(current_setting('article_analytics.ner_model'))).size)
+       AS model_mapped_shared_read_only;
 SQL

@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * ner_model.h
- *	  The binary model file of the entity tagger: layout, loader (a private
- *	  copy in memory) and writer.
+ *	  The binary model file of the entity tagger: layout, loaders (a shared
+ *	  read-only mapping of a verified copy, or a private copy in memory)
+ *	  and writer.
  *
  * A model file is a fixed-size header followed by five arrays, each
  * starting on a 64-byte boundary, all little-endian:
@@ -33,12 +34,24 @@
  * corrupted file is refused with an error code and a message naming the
  * path, never a crash.
  *
- * The loader reads the file into memory of its own rather than mapping
- * it: a mapping would fault (SIGBUS) when the file is truncated or
- * rewritten in place while it is in use, and a copy cannot be taken away.
- * It remembers which file it read (device, inode, size, modification and
- * change times), so that a caller can notice a replaced file with one
- * stat() and load it again.
+ * The file a caller names (the installed model, or any path a setting
+ * gives) is never mapped: a mapping faults (SIGBUS) when its file is
+ * truncated or rewritten in place while in use.  aa_ner_model_open_shared
+ * reads and checks the named file, then maps a copy of it that only this
+ * loader writes: an immutable file in a directory of the caller's (the
+ * server's data directory), named by a hash of the model's header (which
+ * carries the checksum of everything after it), written under a temporary
+ * name and linked into place, verified byte for byte against the named
+ * file before it is trusted, and never truncated or rewritten, only
+ * unlinked (a mapping of an unlinked file stays valid).  Every process
+ * that loads the same model maps the same copy, so its pages are shared
+ * through the page cache.  Each mapper holds a shared flock() on the
+ * copy, and each load sets the copy's modification time; every load
+ * unlinks the copies that nobody holds and nobody loaded for a while (so
+ * that models used in turn are not copied again and again).  aa_ner_model_open reads the file into private memory (the
+ * trainer and the unit tests use it).  Both remember which file they
+ * read (device, inode, size, modification and change times), so that a
+ * caller can notice a replaced file with one stat() and load it again.
  *
  * This file is part of the core: it includes no PostgreSQL header.
  *
@@ -59,7 +72,7 @@
 #define AA_NER_MAX_BUCKET_BITS 30
 #define AA_NER_MAX_TABLE_BITS 26
 #define AA_NER_MAX_GAZETTEER_TOKENS 8
-#define AA_NER_MODEL_ERRMSG_LEN 512
+#define AA_NER_MODEL_ERRMSG_LEN 2560	/* two paths and a reason */
 
 /* Gazetteer entry bits below the hash (see the file comment). */
 #define AA_NER_GAZETTEER_TYPES 0x0F
@@ -108,7 +121,9 @@ typedef enum AaNerModelStatus
 	AA_NER_MODEL_ERR_BAD_HEADER,	/* inconsistent header fields */
 	AA_NER_MODEL_ERR_CHECKSUM,	/* contents do not match the checksum */
 	AA_NER_MODEL_ERR_NO_MEMORY, /* no memory for the copy of the file */
-	AA_NER_MODEL_ERR_WRITE		/* the writer could not write the file */
+	AA_NER_MODEL_ERR_WRITE,		/* the writer could not write the file */
+	AA_NER_MODEL_ERR_COPY		/* the shared copy cannot be created, read
+								 * or mapped: *copy_errno says why */
 } AaNerModelStatus;
 
 /* The on-disk header; every integer is little-endian. */
@@ -172,11 +187,14 @@ typedef struct AaNerModelFileId
 	int64_t		ctime_nsec;
 } AaNerModelFileId;
 
-/* A model read into memory. */
+/* A model read into memory or mapped. */
 typedef struct AaNerModel
 {
-	void	   *image;			/* the file's bytes (malloc'd), NULL if none */
+	void	   *image;			/* the file's bytes, NULL if none: malloc'd,
+								 * or a read-only shared mapping */
 	size_t		image_len;
+	bool		image_mapped;	/* image maps the copy open on copy_fd */
+	int			copy_fd;		/* the copy, flock(LOCK_SH)ed while mapped */
 	AaNerModelFileId file_id;	/* the file they were read from */
 	uint32_t	hash_seed;
 	uint32_t	bucket_mask;	/* applied to feature hashes */
@@ -221,12 +239,46 @@ extern AaNerModelStatus aa_ner_model_open(const char *path, AaNerModel *model,
 										  char *errmsg, size_t errmsg_len);
 
 /*
+ * Where aa_ner_model_open_shared keeps its copies: a directory that only
+ * the loading processes' user may write (created with dir_mode, not its
+ * parents, when missing), and the mode of the copies.
+ */
+typedef struct AaNerModelCopyDir
+{
+	const char *path;
+	unsigned int dir_mode;		/* e.g. 0700 */
+	unsigned int file_mode;		/* e.g. 0600 */
+	unsigned int unused_seconds;	/* a copy nobody maps and nobody loaded
+									 * for this long is removed */
+} AaNerModelCopyDir;
+
+/*
+ * Open the model file at path as aa_ner_model_open checks it (regular
+ * file, opened without blocking, header, checksum, tables), but map a
+ * verified copy of it in copies->path read-only and shared instead of
+ * reading it into private memory (see the file comment).  Nothing done to
+ * the file at path afterwards can reach the mapping.  A failure of the
+ * named file gives the same status and message as aa_ner_model_open; a
+ * failure to create, read or map the copy (directory not writable, disk
+ * full...) gives AA_NER_MODEL_ERR_COPY with the errno in *copy_errno and
+ * no file left behind.  Close with aa_ner_model_close.
+ */
+extern AaNerModelStatus aa_ner_model_open_shared(const char *path,
+												 const AaNerModelCopyDir *copies,
+												 AaNerModel *model,
+												 int *copy_errno,
+												 char *errmsg, size_t errmsg_len);
+
+/*
  * Does path no longer name the file the open model was read from (another
  * file, the same file changed, or no file at all)?  One stat() call.
  */
 extern bool aa_ner_model_file_changed(const AaNerModel *model, const char *path);
 
-/* Free a model opened by aa_ner_model_open; safe on a closed model. */
+/*
+ * Free a model opened by either loader (free the copy, or unmap the shared
+ * copy and close it, which releases its lock); safe on a closed model.
+ */
 extern void aa_ner_model_close(AaNerModel *model);
 
 /*

@@ -11,6 +11,8 @@
  *
  *-------------------------------------------------------------------------
  */
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -240,6 +242,220 @@ test_sentences(void)
 	}
 }
 
+/* How many files dir holds; the path of the first in first. */
+static int
+count_copies(const char *dir, char *first, size_t first_len)
+{
+	char		cmd[512];
+	FILE	   *p;
+	int			n = 0;
+	char		line[512];
+
+	snprintf(cmd, sizeof(cmd), "ls -1 '%s' 2>/dev/null", dir);
+	p = popen(cmd, "r");
+	if (p == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), p) != NULL)
+	{
+		line[strcspn(line, "\n")] = '\0';
+		if (n++ == 0 && first != NULL)
+			snprintf(first, first_len, "%s/%s", dir, line);
+	}
+	pclose(p);
+	return n;
+}
+
+/* Write len bytes to a new file at path (replacing it by rename). */
+static bool
+write_file(const char *path, const char *bytes, size_t len)
+{
+	char		tmp[600];
+	FILE	   *f;
+	bool		ok;
+
+	snprintf(tmp, sizeof(tmp), "%s.planted", path);
+	f = fopen(tmp, "wb");
+	if (f == NULL)
+		return false;
+	ok = fwrite(bytes, 1, len, f) == len;
+	ok = fclose(f) == 0 && ok;
+	return ok && rename(tmp, path) == 0;
+}
+
+/* Read a whole file into a malloc'd buffer; *len its size. */
+static char *
+read_file(const char *path, size_t *len)
+{
+	FILE	   *f = fopen(path, "rb");
+	char	   *bytes;
+	long		size;
+
+	if (f == NULL)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	size = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	bytes = malloc((size_t) size + 1);
+	if (fread(bytes, 1, (size_t) size, f) != (size_t) size)
+		size = 0;
+	fclose(f);
+	*len = (size_t) size;
+	return bytes;
+}
+
+/*
+ * The shared loader (aa_ner_model_open_shared): it maps a copy in a
+ * directory of its own, one copy per model however many opens; the copy
+ * survives the named file's truncation; a wrong file planted under the
+ * copy's name is replaced, never used; a damaged named file is refused
+ * even when a good copy exists; a directory that cannot be created is
+ * ERR_COPY with its errno; a load removes the copies nobody holds and
+ * nobody loaded for unused_seconds, never one held open.
+ */
+static void
+test_shared_copies(const char *dir, const char *path, const AaNerModelContents *contents)
+{
+	char		copies_dir[300];
+	char		copy[600];
+	char		errmsg[AA_NER_MODEL_ERRMSG_LEN];
+	char		other_path[300];
+	AaNerModelCopyDir copies;
+	AaNerModel	a;
+	AaNerModel	b;
+	AaNerModelStatus status;
+	AaNerModelContents other = *contents;
+	struct stat st_a;
+	struct stat st_b;
+	struct stat st;
+	const int16_t *row;
+	char	   *named;
+	char	   *bytes;
+	size_t		named_len;
+	size_t		len;
+	int			copy_errno = 0;
+	FILE	   *f;
+
+	snprintf(copies_dir, sizeof(copies_dir), "%s/copies", dir);
+	copies.path = copies_dir;
+	copies.dir_mode = 0700;
+	copies.file_mode = 0600;
+	copies.unused_seconds = 3600;
+	tap_check(aa_ner_model_write(path, contents, errmsg, sizeof(errmsg)) == AA_NER_MODEL_OK,
+			  "shared: the small model is written again");
+	named = read_file(path, &named_len);
+
+	status = aa_ner_model_open_shared(path, &copies, &a, &copy_errno, errmsg, sizeof(errmsg));
+	tap_check(status == AA_NER_MODEL_OK && a.image_mapped && count_copies(copies_dir, copy, sizeof(copy)) == 1,
+			  "shared: the first open creates the directory and one copy, and maps it");
+	tap_check(stat(copies_dir, &st) == 0 && (st.st_mode & 0777) == 0700,
+			  "shared: the directory is created with the mode given (0700)");
+	bytes = read_file(copy, &len);
+	tap_check(bytes != NULL && len == named_len && memcmp(bytes, named, len) == 0 &&
+			  strlen(strrchr(copy, '/') + 1) == 38,
+			  "shared: the copy holds the model's bytes under a 32-digit hash name");
+	free(bytes);
+	status = aa_ner_model_open_shared(path, &copies, &b, &copy_errno, errmsg, sizeof(errmsg));
+	tap_check(status == AA_NER_MODEL_OK && count_copies(copies_dir, NULL, 0) == 1 &&
+			  fstat(a.copy_fd, &st_a) == 0 && fstat(b.copy_fd, &st_b) == 0 &&
+			  st_a.st_ino == st_b.st_ino,
+			  "shared: a second open maps the same copy (same inode)");
+	aa_ner_model_close(&b);
+
+	/* the named file truncated in place: the mapping still reads */
+	f = fopen(path, "r+b");
+	tap_check(f != NULL && ftruncate(fileno(f), 100) == 0, "shared: truncate the named file");
+	if (f != NULL)
+		fclose(f);
+	row = a.image != NULL ? aa_ner_model_row(&a, 21) : NULL;
+	tap_check(row != NULL && row[1] == -7 && aa_ner_model_file_changed(&a, path),
+			  "shared: the mapping reads after the named file's truncation, which is seen");
+	status = aa_ner_model_open_shared(path, &copies, &b, &copy_errno, errmsg, sizeof(errmsg));
+	tap_check(status == AA_NER_MODEL_ERR_TRUNCATED, "shared: the truncated named file is refused");
+	aa_ner_model_close(&a);
+	write_file(path, named, named_len);
+
+	/* wrong bytes under the copy's name: replaced, never used */
+	bytes = malloc(named_len);
+	memcpy(bytes, named, named_len);
+	bytes[named_len / 2] ^= 0x5a;
+	write_file(copy, bytes, named_len);
+	stat(copy, &st_a);
+	status = aa_ner_model_open_shared(path, &copies, &a, &copy_errno, errmsg, sizeof(errmsg));
+	free(bytes);
+	bytes = read_file(copy, &len);
+	tap_check(status == AA_NER_MODEL_OK && stat(copy, &st_b) == 0 && st_a.st_ino != st_b.st_ino &&
+			  bytes != NULL && len == named_len && memcmp(bytes, named, len) == 0,
+			  "shared: a corrupt copy under the right name is replaced by the right bytes");
+	free(bytes);
+	aa_ner_model_close(&a);
+	write_file(copy, named, 1000);
+	status = aa_ner_model_open_shared(path, &copies, &a, &copy_errno, errmsg, sizeof(errmsg));
+	tap_check(status == AA_NER_MODEL_OK && stat(copy, &st) == 0 && (size_t) st.st_size == named_len,
+			  "shared: a short copy under the right name is replaced");
+	aa_ner_model_close(&a);
+
+	/* a damaged named file is refused although a good copy exists */
+	bytes = malloc(named_len);
+	memcpy(bytes, named, named_len);
+	bytes[named_len / 2] ^= 0x5a;
+	write_file(path, bytes, named_len);
+	free(bytes);
+	stat(copy, &st_a);
+	status = aa_ner_model_open_shared(path, &copies, &a, &copy_errno, errmsg, sizeof(errmsg));
+	tap_check(status == AA_NER_MODEL_ERR_CHECKSUM && strstr(errmsg, path) != NULL &&
+			  stat(copy, &st_b) == 0 && st_a.st_ino == st_b.st_ino,
+			  "shared: a corrupt named file is ERR_CHECKSUM and the good copy stays");
+	write_file(path, named, named_len);
+
+	/* a copy held open stays; one nobody holds goes when another is made */
+	status = aa_ner_model_open_shared(path, &copies, &a, &copy_errno, errmsg, sizeof(errmsg));
+	other.hash_seed = 8;
+	snprintf(other_path, sizeof(other_path), "%s/seed8.model", dir);
+	aa_ner_model_write(other_path, &other, errmsg, sizeof(errmsg));
+	status = status == AA_NER_MODEL_OK
+		? aa_ner_model_open_shared(other_path, &copies, &b, &copy_errno, errmsg, sizeof(errmsg))
+		: status;
+	tap_check(status == AA_NER_MODEL_OK && count_copies(copies_dir, NULL, 0) == 2,
+			  "shared: another model gets a second copy");
+	aa_ner_model_close(&a);
+	aa_ner_model_close(&b);
+	other.hash_seed = 9;
+	aa_ner_model_write(other_path, &other, errmsg, sizeof(errmsg));
+	status = aa_ner_model_open_shared(other_path, &copies, &b, &copy_errno, errmsg, sizeof(errmsg));
+	tap_check(status == AA_NER_MODEL_OK && count_copies(copies_dir, NULL, 0) == 3,
+			  "shared: copies nobody holds but loaded within unused_seconds stay");
+	aa_ner_model_close(&b);
+	copies.unused_seconds = 0;
+	status = aa_ner_model_open_shared(other_path, &copies, &b, &copy_errno, errmsg, sizeof(errmsg));
+	tap_check(status == AA_NER_MODEL_OK && count_copies(copies_dir, NULL, 0) == 1,
+			  "shared: a load removes the copies nobody holds and nobody loaded for unused_seconds");
+	aa_ner_model_close(&b);
+	status = aa_ner_model_open_shared(path, &copies, &a, &copy_errno, errmsg, sizeof(errmsg));
+	status = status == AA_NER_MODEL_OK
+		? aa_ner_model_open_shared(other_path, &copies, &b, &copy_errno, errmsg, sizeof(errmsg))
+		: status;
+	tap_check(status == AA_NER_MODEL_OK && count_copies(copies_dir, NULL, 0) == 2,
+			  "shared: a copy held open stays, whatever its age");
+	aa_ner_model_close(&a);
+	aa_ner_model_close(&b);
+	tap_check(b.image == NULL && b.copy_fd == -1, "shared: close unmaps and forgets the copy");
+
+	/* a copy directory that cannot be made: ERR_COPY with its errno */
+	snprintf(copies_dir, sizeof(copies_dir), "%s/not_a_dir", dir);
+	write_file(copies_dir, "x", 1);
+	status = aa_ner_model_open_shared(path, &copies, &a, &copy_errno, errmsg, sizeof(errmsg));
+	tap_check(status == AA_NER_MODEL_ERR_COPY && copy_errno == ENOTDIR &&
+			  strstr(errmsg, "shared copy") != NULL && a.image == NULL,
+			  "shared: a copy directory that is a file is ERR_COPY (ENOTDIR)");
+	unlink(copies_dir);
+
+	unlink(other_path);
+	snprintf(copy, sizeof(copy), "rm -rf '%s/copies'", dir);
+	if (system(copy) != 0)
+		tap_check(0, "remove the copies");
+	free(named);
+}
+
 /*
  * Write a small model, then damage copies of it in every way the loader
  * must catch.
@@ -444,6 +660,7 @@ test_model_files(void)
 		  rename(damaged, path) == 0 && aa_ner_model_file_changed(&model, path),
 		  "a file renamed over the path is seen as changed");
 	aa_ner_model_close(&model);
+	test_shared_copies(dir, path, &contents);
 	unlink(path);
 	tap_check(aa_ner_model_file_changed(&model, path), "a closed model or a missing file counts as changed");
 
