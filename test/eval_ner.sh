@@ -57,7 +57,9 @@ if ! command -v opennlp >/dev/null 2>&1; then
 	echo
 	echo "valid.txt in lower case: F1 $aa_lower; in upper case: F1 $aa_upper; sentence by sentence (aa_tag): F1 $aa_sentences"
 	echo "worldwide dev.conll: F1 $(awk '/^overall/ { print $7 }' "$build/aa_ww.txt")"
-	echo "== OpenNLP: not installed (apt-get install opennlp); comparison skipped"
+	echo "== OpenNLP: NOT INSTALLED, so no comparison.  It is the Debian 12 package opennlp"
+	echo "   (Apache OpenNLP 2.1.0 with a Java runtime, from the main archive); make eval installs"
+	echo "   it when run as root or with sudo, otherwise run: apt-get install opennlp"
 	exit 0
 fi
 
