@@ -88,10 +88,10 @@ if [ ! -s "$build/en-ner-union.bin" ] || [ "$conll/train.txt" -nt "$build/en-ner
 		tail -20 "$build/opennlp-train.log"; exit 1; }
 fi
 opennlp TokenNameFinderEvaluator -model "$build/en-ner-union.bin" -data "$build/valid.onlp" \
-	-encoding UTF-8 -detailedF true 2>&1 | sed -n '/Evaluated/,/misc:/p' | tee "$build/opennlp.txt"
+	-encoding UTF-8 -detailedF true 2>&1 | sed -n '/Evaluated/,/organization:/p' | tee "$build/opennlp.txt"
 echo "   on worldwide dev.conll:"
 opennlp TokenNameFinderEvaluator -model "$build/en-ner-union.bin" -data "$build/ww_dev.onlp" \
-	-encoding UTF-8 -detailedF true 2>&1 | sed -n '/Evaluated/,/misc:/p' | tee "$build/opennlp_ww.txt"
+	-encoding UTF-8 -detailedF true 2>&1 | sed -n '/Evaluated/,/organization:/p' | tee "$build/opennlp_ww.txt"
 
 onlp_variant_f1() {
 	opennlp TokenNameFinderConverter conll03 -lang eng -types per,loc,org,misc \
