@@ -20,6 +20,7 @@ done > "$work/articles.tsv"
 cat test/data/0*.txt | tr -cs "[:alpha:]'" '\n' | grep -E '^[a-z]' | sort -u > "$work/lower_words.txt"
 
 psql -X -q -v ON_ERROR_STOP=1 -At -F "$(printf '\t')" > "$work/found.tsv" <<SQL || exit 1
+SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS article_analytics;
 CREATE TEMP TABLE seed (name text, body text);
 \copy seed FROM '$work/articles.tsv'
