@@ -120,7 +120,7 @@ load:
 	@bash test/with_cluster.sh bash test/load.sh
 
 eval:
-	@AA_EXTRA_PACKAGES=opennlp bash test/setup.sh
+	@AA_EXTRA_PACKAGES=opennlp AA_SETUP_PACKAGES_ONLY=1 bash test/setup.sh
 	@bash test/eval_ner.sh ../shared
 
 # Rebuilds src/model/ner_en.model from ../shared/data/conll2003/train.txt

@@ -57,7 +57,9 @@ if ! command -v opennlp >/dev/null 2>&1; then
 	echo
 	echo "valid.txt in lower case: F1 $aa_lower; in upper case: F1 $aa_upper; sentence by sentence (aa_tag): F1 $aa_sentences"
 	echo "worldwide dev.conll: F1 $(awk '/^overall/ { print $7 }' "$build/aa_ww.txt")"
-	echo "== OpenNLP: not installed (apt-get install opennlp); comparison skipped"
+	echo "== OpenNLP: NOT INSTALLED, so no comparison.  It is the Debian 12 package opennlp"
+	echo "   (Apache OpenNLP 2.1.0 with a Java runtime, from the main archive); make eval installs"
+	echo "   it when run as root or with sudo, otherwise run: apt-get install opennlp"
 	exit 0
 fi
 
@@ -86,10 +88,10 @@ if [ ! -s "$build/en-ner-union.bin" ] || [ "$conll/train.txt" -nt "$build/en-ner
 		tail -20 "$build/opennlp-train.log"; exit 1; }
 fi
 opennlp TokenNameFinderEvaluator -model "$build/en-ner-union.bin" -data "$build/valid.onlp" \
-	-encoding UTF-8 -detailedF true 2>&1 | sed -n '/Evaluated/,/misc:/p' | tee "$build/opennlp.txt"
+	-encoding UTF-8 -detailedF true 2>&1 | sed -n '/Evaluated/,/organization:/p' | tee "$build/opennlp.txt"
 echo "   on worldwide dev.conll:"
 opennlp TokenNameFinderEvaluator -model "$build/en-ner-union.bin" -data "$build/ww_dev.onlp" \
-	-encoding UTF-8 -detailedF true 2>&1 | sed -n '/Evaluated/,/misc:/p' | tee "$build/opennlp_ww.txt"
+	-encoding UTF-8 -detailedF true 2>&1 | sed -n '/Evaluated/,/organization:/p' | tee "$build/opennlp_ww.txt"
 
 onlp_variant_f1() {
 	opennlp TokenNameFinderConverter conll03 -lang eng -types per,loc,org,misc \

@@ -41,6 +41,27 @@ if [ ${#missing[@]} -gt 0 ]; then
 	as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# Optional packages a target asks for (make eval: opennlp): installed when
+# missing, but a failure only says so, since the target can go on without.
+extra=()
+for pkg in ${AA_EXTRA_PACKAGES:-}; do
+	if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
+		extra+=("$pkg")
+	fi
+done
+if [ ${#extra[@]} -gt 0 ]; then
+	echo "== installing optional Debian packages: ${extra[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	if ! (as_root apt-get update -qq && as_root apt-get install -y -qq --no-install-recommends "${extra[@]}" >/dev/null); then
+		echo "article_analytics: could not install ${extra[*]} (apt-get install ${extra[*]} as root); going on without" >&2
+	fi
+fi
+# AA_SETUP_PACKAGES_ONLY=1: packages only, no build or install of the
+# extension (make eval needs no server).
+if [ "${AA_SETUP_PACKAGES_ONLY:-}" = 1 ]; then
+	exit 0
+fi
+
 export PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 echo "== building article_analytics against $("$PG_CONFIG" --version)"
 make -s PG_CONFIG="$PG_CONFIG" AA_WERROR="${AA_WERROR:-}" all

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Modern news through aa_entities (issue 8): the five sentences of the
-# issue and twenty more written for this test (test/data/
-# modern_sentences.tsv).  A sentence is right when aa_entities returns
+# issue and forty more written for this test (test/data/
+# modern_sentences.tsv), the last ten of them a held-aside set that was
+# not looked at while the model was tuned (counted apart).  A sentence is right when aa_entities returns
 # every entity listed for it with its type ("The New York Times" counts for
 # "New York Times") and no entity that is not listed (those marked "?" may
 # or may not be found).  Prints each wrong sentence, the count, and whether
@@ -27,14 +28,17 @@ FROM modern m LEFT JOIN LATERAL aa_entities(m.sentence) e ON true
 GROUP BY m.n ORDER BY m.n;
 SQL
 
-grep -v '^#' "$data" | awk -F'\t' -v found_file="$work/found.tsv" '
+awk -F'\t' -v found_file="$work/found.tsv" '
 BEGIN {
 	while ((getline line < found_file) > 0) {
 		split(line, f, "\t"); found[f[1]] = f[2]
 	}
 }
+/^#@ held-aside/ { held = 1; next }
+/^#/ { next }
 {
-	n = NR; total++
+	n++; total++
+	if (held) held_total++
 	xfail = ($3 == "xfail")
 	delete need; delete maybe; delete got
 	k = split($2, want, ";")
@@ -54,6 +58,7 @@ BEGIN {
 	for (e in need) if (!(e in got)) { ok = 0; why = why " missing " e }
 	if (ok) {
 		passed++; if (n <= 5) issue_passed++
+		if (held) held_passed++
 		if (xfail) printf "XPASS sentence %d (marked xfail, now right): %s\n", n, $1
 	} else {
 		printf "%s sentence %d: %s\n   found: %s\n  %s\n", xfail ? "XFAIL (known)" : "FAIL", n, $1, found[n], why
@@ -61,7 +66,8 @@ BEGIN {
 	}
 }
 END {
+	if (total == 0) { print "FAIL: no sentence read from the data file"; exit 1 }
 	met = (issue_passed == 5 && passed * 10 >= total * 9)
-	printf "modern sentences: %d of %d right (%d of the 5 from issue 8); issue 8 target (all 5, >= 90%%): %s; unexpected failures: %d\n", passed, total, issue_passed, met ? "met" : "NOT met", unexpected
+	printf "modern sentences: %d of %d right (%d of the 5 from issue 8; %d of %d before the held-aside set, %d of %d held aside); issue 8 target (all 5, >= 90%%): %s; unexpected failures: %d\n", passed, total, issue_passed, passed - held_passed, total - held_total, held_passed, held_total, met ? "met" : "NOT met", unexpected
 	exit unexpected > 0 ? 1 : 0
-}'
+}' "$data"

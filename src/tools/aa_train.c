@@ -1741,6 +1741,106 @@ tag_lines(const char *model_path)
 }
 
 /*
+ * Tag each named file as one document, the way aa_entities does (line
+ * breaks count for sentence splitting), and print one line per mention:
+ * file, type, text, and "initial" when it starts its sentence.  For
+ * looking at what the model makes of whole articles.
+ */
+static int
+tag_documents(const char *model_path, char **paths, int num_paths)
+{
+	AaNerModel	model;
+	char		errmsg[AA_NER_MODEL_ERRMSG_LEN];
+	AaNerLabelSet label_set;
+	const char *names[AA_NER_MAX_LABELS] = {0};
+
+	if (aa_ner_model_open(model_path, &model, errmsg, sizeof(errmsg)) != AA_NER_MODEL_OK)
+	{
+		fprintf(stderr, "aa_train: %s\n", errmsg);
+		return 2;
+	}
+	for (int l = 0; l < model.num_labels; l++)
+		names[l] = model.label_names[l];
+	aa_ner_labelset_init(&label_set, names, model.num_labels);
+	for (int p = 0; p < num_paths; p++)
+	{
+		FILE	   *file = fopen(paths[p], "rb");
+		char	   *text;
+		long		len;
+		size_t		capacity,
+					count = 0,
+					previous_end = 0,
+					nsent,
+					nspans;
+		AaNerToken *tokens;
+		uint8_t    *newlines;
+		size_t	   *bounds;
+		int		   *labels;
+		AaNerSpan  *spans;
+		AaTokenizer tz;
+		AaToken		tok;
+
+		if (file == NULL || fseek(file, 0, SEEK_END) != 0 || (len = ftell(file)) < 0)
+		{
+			fprintf(stderr, "aa_train: cannot read %s\n", paths[p]);
+			return 2;
+		}
+		rewind(file);
+		text = xmalloc((size_t) len + 1);
+		if (fread(text, 1, (size_t) len, file) != (size_t) len)
+		{
+			fprintf(stderr, "aa_train: cannot read %s\n", paths[p]);
+			return 2;
+		}
+		fclose(file);
+		capacity = (size_t) len + 1;
+		tokens = xmalloc(sizeof(AaNerToken) * capacity);
+		newlines = xmalloc(capacity);
+		bounds = xmalloc(sizeof(size_t) * (capacity + 1));
+		labels = xmalloc(sizeof(int) * capacity);
+		spans = xmalloc(sizeof(AaNerSpan) * capacity);
+		aa_tokenizer_init(&tz, text, (size_t) len);
+		while (aa_tokenizer_next(&tz, &tok))
+		{
+			uint8_t		breaks = 0;
+
+			for (size_t i = previous_end; i < tok.byte_start && breaks < 2; i++)
+				if (text[i] == '\n')
+					breaks++;
+			tokens[count].text = text + tok.byte_start;
+			tokens[count].len = tok.byte_len;
+			newlines[count] = breaks;
+			previous_end = tok.byte_start + tok.byte_len;
+			count++;
+		}
+		nsent = aa_ner_split_sentences(tokens, count, newlines, bounds);
+		if (!aa_ner_tag_document(&model, tokens, count, bounds, nsent, labels,
+								 &tool_allocator, NULL, NULL))
+			return 2;
+		nspans = aa_ner_spans(labels, count, &label_set, spans);
+		for (size_t i = 0, s = 0; i < nspans; i++)
+		{
+			const char *start = tokens[spans[i].first_token].text;
+			const AaNerToken *last = &tokens[spans[i].end_token - 1];
+
+			while (s + 1 < nsent && bounds[s + 1] <= spans[i].first_token)
+				s++;
+			printf("%s\t%s\t%.*s%s\n", paths[p], aa_ner_type_names[spans[i].type],
+				   (int) (last->text + last->len - start), start,
+				   bounds[s] == spans[i].first_token ? "\tinitial" : "");
+		}
+		free(text);
+		free(tokens);
+		free(newlines);
+		free(bounds);
+		free(labels);
+		free(spans);
+	}
+	aa_ner_model_close(&model);
+	return 0;
+}
+
+/*
  * Print usage and exit with status 2.
  */
 static void
@@ -1753,7 +1853,8 @@ usage(void)
 			"                      [--clusters SOURCE,...]\n"
 			"                      [--dev DEV.txt[;DEV2.txt]]\n"
 			"       aa_train eval MODEL TEST.txt [--sentences]\n"
-			"       aa_train tag MODEL < LINES.txt\n");
+			"       aa_train tag MODEL < LINES.txt\n"
+			"       aa_train tagdoc MODEL FILE...\n");
 	exit(2);
 }
 
@@ -1802,6 +1903,8 @@ main(int argc, char **argv)
 		return train(argv[2], argv[3], epochs, bits, dev, gazetteer, case_augment,
 					 alone_augment, dropout, cluster_sources);
 	}
+	if (argc >= 4 && strcmp(argv[1], "tagdoc") == 0)
+		return tag_documents(argv[2], argv + 3, argc - 3);
 	if (argc == 3 && strcmp(argv[1], "tag") == 0)
 		return tag_lines(argv[2]);
 	if (argc == 4 && strcmp(argv[1], "eval") == 0)

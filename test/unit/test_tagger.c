@@ -808,6 +808,15 @@ test_shipped_model(void)
 	tap_check(strncmp(out, "B-ORG O O O O B-MISC", 20) == 0,
 		  "Interfax is ORG, Russian is MISC");
 
+	/* A photo credit in capitals is a person, not a place (issue 8). */
+	tag_sentence(&model, "Soldiers stand guard in Herat province ( HOSHANG HASHIMI / AFP )",
+				 out, sizeof(out));
+	tap_check(strstr(out, "B-LOC O O B-PER I-PER O B-ORG O") != NULL,
+			  "( HOSHANG HASHIMI / AFP ): the credit's name is a person");
+	tag_sentence(&model, "A rally in Nairobi ( NEW YORK / AP )", out, sizeof(out));
+	tap_check(strstr(out, "O B-LOC I-LOC O B-ORG O") != NULL,
+			  "( NEW YORK / AP ): a name the gazetteer knows as a place only stays a place");
+
 	/* Empty sentences, invalid UTF-8 and a huge token. */
 	long_token = malloc(100000);
 	memset(long_token, 'A', 100000);
