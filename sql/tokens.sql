@@ -14,13 +14,6 @@ SELECT count(*) AS tokens,
        count(*) FILTER (WHERE substr(d, start_pos, length) = token) AS matching
 FROM doc, aa_tokens(d);
 
--- other languages' news: Spanish ¿ ¡, German „quotes“, Portuguese
--- hyphenated clitics, Dutch 's- place names and 't, with substr positions
-SELECT ordinal, token, start_pos, length,
-       substr(d, start_pos, length) = token AS substr_matches
-FROM (VALUES ($$¿Vive en 's-Hertogenbosch? 't Is „gut“, disse-lhe.$$)) AS doc(d),
-     aa_tokens(d);
-
 -- the same on every seed article, loaded the way the demo loads them
 CREATE TABLE seeds (name text, body text);
 \set body `cat test/data/000_f964a19d4597f10d.txt`

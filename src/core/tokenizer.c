@@ -12,9 +12,6 @@
  *	  "Corp.", "J.");
  *	- English clitics are split off: "Taliban's" -> "Taliban" "'s",
  *	  "don't" -> "do" "n't", and likewise 'd 'm 'll 're 've;
- *	- after a space, "'s", "'t", "'n" and "'em" are clitics of their own
- *	  (Dutch "'s morgens", "'t is"; English "John 's"), and "'s-" before a
- *	  letter starts one word ("'s-Hertogenbosch");
  *	- a number keeps its inner separators between digits ("1,000.5",
  *	  "12:30", "3/4");
  *	- every other character is punctuation, one token each, except runs of
@@ -496,63 +493,6 @@ scan_word(AaTokenizer *tz, ScanPos *p, AaToken *tok)
 	tok->kind = has_letter ? AA_TOKEN_WORD : AA_TOKEN_NUMBER;
 }
 
-/*
- * If the apostrophe at *p starts a word of its own, fill *tok with it,
- * move *p past it and return true.  Such words are the short forms that
- * stand alone after a space: Dutch "'s" (des: "'s morgens"), "'t" (het)
- * and "'n" (een), English "'s" of already tokenized text ("John 's") and
- * "'em", written in small letters; they are clitics.  An "'s-" before a
- * letter starts a Dutch place name ("'s-Hertogenbosch", "'s-Gravenhage"),
- * which is one word.  Any other apostrophe is punctuation (an opening
- * quote), and false is returned.
- */
-static bool
-scan_apostrophe_word(AaTokenizer *tz, ScanPos *p, AaToken *tok)
-{
-	ScanPos		start = *p;
-	ScanPos		q = *p;
-	unsigned int first;
-	unsigned int second;
-	int			n;
-
-	advance(tz, &q);			/* the apostrophe */
-	first = peek_char(tz, q.byte, &n);
-	if (first < 'a' || first > 'z')
-		return false;			/* small letters only: "'S'" is a quoted S */
-	advance(tz, &q);
-	second = peek_char(tz, q.byte, &n);
-	if (first == 'e' && second == 'm')
-		advance(tz, &q);
-	else if (first != 's' && first != 't' && first != 'n')
-		return false;
-	if (is_alnum_class(class_at(tz, q.byte)))
-		return false;
-
-	if (first == 's' && is_joining_hyphen(peek_char(tz, q.byte, &n)) &&
-		class_at(tz, q.byte + n) == CC_LETTER)
-	{
-		/* "'s-Hertogenbosch": the name after the hyphen is scanned as a word */
-		ScanPos		name = q;
-
-		advance(tz, &name);
-		scan_word(tz, &name, tok);
-		tok->byte_len += tok->byte_start - start.byte;
-		tok->char_len += tok->char_start - start.chr;
-		tok->byte_start = start.byte;
-		tok->char_start = start.chr;
-		*p = name;
-		return true;
-	}
-
-	tok->byte_start = start.byte;
-	tok->byte_len = q.byte - start.byte;
-	tok->char_start = start.chr;
-	tok->char_len = q.chr - start.chr;
-	tok->kind = AA_TOKEN_CLITIC;
-	*p = q;
-	return true;
-}
-
 /* Start tokenizing a buffer. */
 void
 aa_tokenizer_init(AaTokenizer *tz, const char *text, size_t len)
@@ -602,8 +542,6 @@ aa_tokenizer_next(AaTokenizer *tz, AaToken *tok)
 
 	if (cc == CC_LETTER || cc == CC_DIGIT)
 		scan_word(tz, &p, tok);
-	else if (is_apostrophe(c) && scan_apostrophe_word(tz, &p, tok))
-		;
 	else
 	{
 		ScanPos		start = p;

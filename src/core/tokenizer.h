@@ -28,8 +28,7 @@ typedef enum AaTokenKind
 	AA_TOKEN_NUMBER,			/* digits with inner , . : / between digits:
 								 * "1,000.5", "12:30" */
 	AA_TOKEN_CLITIC,			/* split-off English clitic: "'s", "n't",
-								 * "'ll", "'" of a plural possessive; or one
-								 * standing alone: "'s", "'t", "'n", "'em" */
+								 * "'ll", "'" of a plural possessive */
 	AA_TOKEN_PUNCT				/* punctuation or symbol, one character or a
 								 * run such as "..." or "--" */
 } AaTokenKind;

@@ -135,21 +135,6 @@ main(void)
 	expect_tokens("", "");
 	expect_tokens("   \t\n ", "");
 
-	/* short forms standing alone after a space, and Dutch 's- place names */
-	expect_tokens("in 's-Hertogenbosch en 's-Gravenhage", "in|'s-Hertogenbosch|en|'s-Gravenhage");
-	expect_tokens("'s morgens, 't is koud, 'n man", "'s|morgens|,|'t|is|koud|,|'n|man");
-	expect_tokens("John 's car; get 'em", "John|'s|car|;|get|'em");
-	expect_tokens("Den Bosch ('s-Hertogenbosch's)", "Den|Bosch|(|'s-Hertogenbosch|'s|)");
-	expect_tokens("\u2019t Hof", "\u2019t|Hof");
-	/* an opening quote stays punctuation */
-	expect_tokens("'so what' and 'S' and 'tis", "'|so|what|'|and|'|S|'|and|'|tis");
-	expect_tokens("'s- and 's", "'s|-|and|'s");
-	expect_tokens("'\u0173 x", "'|\u0173|x");
-	/* other languages' news punctuation */
-	expect_tokens("\u00BFD\u00F3nde? \u00A1Ya!", "\u00BF|D\u00F3nde|?|\u00A1|Ya|!");
-	expect_tokens("\u201EBundeskanzler\u201C sagte", "\u201E|Bundeskanzler|\u201C|sagte");
-	expect_tokens("disse-lhe que vai \u00E0 praia do Rio", "disse-lhe|que|vai|\u00E0|praia|do|Rio");
-
 	tap_ok(first_kind("1,000") == AA_TOKEN_NUMBER, "1,000 is a number");
 	tap_ok(first_kind("F-16") == AA_TOKEN_WORD, "F-16 is a word");
 	tap_ok(first_kind(",") == AA_TOKEN_PUNCT, "a comma is punctuation");
@@ -162,8 +147,6 @@ main(void)
 		aa_tokenizer_next(&tz, &tok);
 		tap_ok(tok.kind == AA_TOKEN_CLITIC, "'s is a clitic");
 	}
-	tap_ok(first_kind("'t is") == AA_TOKEN_CLITIC, "'t standing alone is a clitic");
-	tap_ok(first_kind("'s-Hertogenbosch") == AA_TOKEN_WORD, "'s-Hertogenbosch is a word");
 
 	/* character offsets count code points, not bytes */
 	aa_tokenizer_init(&tz, "\u00E9t\u00E9 \u00E0 Paris", strlen("\u00E9t\u00E9 \u00E0 Paris"));
