@@ -21,7 +21,8 @@ documents) to OUT_DIR:
       text it will be given; dev_ud.conll is the treebank's own dev file.
   de  train.conll: WikiANN train, each sentence a document of its own
       (they are unrelated Wikipedia sentences), without the redirect
-      lines ("WEITERLEITUNG ..."); dev.conll: WikiANN dev;
+      lines ("WEITERLEITUNG ..."), each entity ended before a bracket,
+      colon or quote inside it (see CUT_TOKENS); dev.conll: WikiANN dev;
       germeval_dev.conll: GermEval 2014 dev (gold) with MISC read as O,
       since the model knows PER, LOC and ORG only (the issue's target is
       on those three).
@@ -186,6 +187,26 @@ def one_per_document(docs, drop=None, misc_as_o=False):
     return out
 
 
+# Tokens at which a WikiANN span is cut: its spans are link texts, which
+# carry Wikipedia's disambiguation in brackets ("Hohenfels ( bei
+# Stockach )", "Nakhon Pathom ( Provinz )") and the like; running text
+# names the entity without them.
+CUT_TOKENS = {"(", ")", "[", "]", ":", '"', "|", "„", "“", "”"}
+
+
+def cut_spans(sent):
+    """End each entity before its first bracket, colon or quote."""
+    out = []
+    inside = False
+    for tok, tag in sent:
+        if tag == "O" or tag.startswith("B-"):
+            inside = False
+        if tag != "O" and tok in CUT_TOKENS:
+            inside = True
+        out.append((tok, "O" if inside else tag))
+    return out
+
+
 def main():
     if len(sys.argv) != 5:
         sys.exit(__doc__)
@@ -207,10 +228,10 @@ def main():
                                      os.path.join(src, split + ".text"), aa_train))
         write_conll(os.path.join(out_dir, "dev_ud.conll"), read_conll(os.path.join(src, "dev.conll")))
     elif lang == "de":
-        redirect = re.compile(r"^WEITERLEITUNG")
-        write_conll(os.path.join(out_dir, "train.conll"),
-                    one_per_document(read_conll(os.path.join(src, "train.conll")),
-                                     drop=lambda s: redirect.match(s[0][0]) is not None))
+        redirect = re.compile(r"^weiterleitung$", re.IGNORECASE)
+        train = one_per_document(read_conll(os.path.join(src, "train.conll")),
+                                 drop=lambda s: any(redirect.match(t) for t, _ in s))
+        write_conll(os.path.join(out_dir, "train.conll"), [[cut_spans(d[0])] for d in train])
         write_conll(os.path.join(out_dir, "dev.conll"),
                     one_per_document(read_conll(os.path.join(src, "dev.conll"))))
         write_conll(os.path.join(out_dir, "germeval_dev.conll"),
