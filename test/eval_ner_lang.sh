@@ -59,7 +59,8 @@ opennlp_eval() {	# LANG TRAIN DEV
 			tail -20 "$dir/train.log"; return 1; }
 	fi
 	opennlp TokenNameFinderEvaluator -model "$dir/model.bin" -data "$dir/dev.onlp" \
-		-encoding UTF-8 -detailedF true 2>&1 | sed -n '/Evaluated/,/misc:/p' | tee "$dir/eval.txt"
+		-encoding UTF-8 -detailedF true 2>&1 |
+		grep -E '^(Evaluated| *(TOTAL|person|location|organization|misc):)' | tee "$dir/eval.txt"
 }
 
 for lang in $languages; do
