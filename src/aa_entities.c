@@ -8,9 +8,10 @@
  * Each language with an entity model (entity_languages: en, es, nl, pt,
  * de) has its own model file and its own cached copy per backend.  A
  * language's model file is read into private memory once per backend, at
- * the first call in that language, and kept until it changes: before each call, one stat() of the
- * path compares the file with the one that was read (device, inode, size,
- * modification and change times), and a different file is read again.  A
+ * the first call in that language, and kept until it changes: before each
+ * call, one stat() of the path compares the file with the one that was
+ * read (device, inode, size, modification and change times), and a
+ * different file is read again.  A
  * copy, unlike a mapping, cannot be taken away by a truncated or
  * rewritten file, so an upgrade that replaces the model while backends
  * run is picked up by each at its next call and never crashes one.  The
@@ -42,7 +43,8 @@ PG_FUNCTION_INFO_V1(aa_entity_mentions);
 
 /*
  * The languages with an entity model, by ISO 639-1 code: the model of
- * language CODE is installed as share/extension/article_analytics_ner_CODE.model.
+ * language CODE is installed as
+ * share/extension/article_analytics_ner_CODE.model.
  * English comes first: its model is the one article_analytics.ner_model
  * names (by default the installed one); the others are always the
  * installed files.
