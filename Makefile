@@ -5,8 +5,8 @@
 #   make test             set up everything and run every test
 #   make bench            speed, side by side with PostgreSQL's own tools
 #   make load             8 concurrent clients under pgbench
-#   make eval             entity tagging accuracy on the two dev sets, beside OpenNLP
-#   make model            retrain the shipped entity model from ../shared
+#   make eval             entity tagging accuracy on every language's dev sets, beside OpenNLP
+#   make model            retrain the shipped entity models from ../shared (LANG=es: one)
 #   make unit             the core's unit tests only (no PostgreSQL needed)
 #   make fuzz             a longer libFuzzer campaign on the tokenizer
 
@@ -51,19 +51,23 @@ all: $(AA_INSTALL_SCRIPT) $(AA_UPGRADE_0_1)
 # PGXS does not track headers; every object depends on all of ours.
 $(OBJS): $(wildcard src/*.h src/core/*.h)
 
-# The entity model is installed beside the extension's scripts, where the
-# server's share path finds it.  It is written under a temporary name in
-# the same directory and renamed over the old file, so that a running
-# backend never sees a half-written model: each sees the old file or the
-# new one, and reads the new one at its next call.
-NER_MODEL = src/model/ner_en.model
-NER_MODEL_TARGET = $(DESTDIR)$(datadir)/extension/$(EXTENSION)_ner_en.model
+# The entity models (one per language, src/model/ner_LANG.model) are
+# installed beside the extension's scripts, where the server's share path
+# finds them.  Each is written under a temporary name in the same directory
+# and renamed over the old file, so that a running backend never sees a
+# half-written model: each sees the old file or the new one, and reads the
+# new one at its next call.
+NER_LANGUAGES = en es nl pt de
+NER_MODEL_DIR = $(DESTDIR)$(datadir)/extension
 install: install-ner-model
 install-ner-model:
-	$(MKDIR_P) '$(DESTDIR)$(datadir)/extension'
-	tmp='$(NER_MODEL_TARGET).tmp.'$$$$ && \
-	$(INSTALL_DATA) $(NER_MODEL) "$$tmp" && \
-	{ mv -f "$$tmp" '$(NER_MODEL_TARGET)' || { rm -f "$$tmp"; exit 1; }; }
+	$(MKDIR_P) '$(NER_MODEL_DIR)'
+	for lang in $(NER_LANGUAGES); do \
+		target='$(NER_MODEL_DIR)/$(EXTENSION)_ner_'$$lang.model; \
+		tmp="$$target.tmp.$$$$" && \
+		$(INSTALL_DATA) src/model/ner_$$lang.model "$$tmp" && \
+		{ mv -f "$$tmp" "$$target" || { rm -f "$$tmp"; exit 1; }; } || exit 1; \
+	done
 
 $(AA_INSTALL_SCRIPT): $(SQL_PARTS) $(EXTENSION).control
 	cat $(SQL_PARTS) > $@
@@ -122,11 +126,19 @@ load:
 eval:
 	@AA_EXTRA_PACKAGES=opennlp AA_SETUP_PACKAGES_ONLY=1 bash test/setup.sh
 	@bash test/eval_ner.sh ../shared
+	@bash test/eval_ner_lang.sh ../shared
 
-# Rebuilds src/model/ner_en.model from ../shared/data/conll2003/train.txt
-# and ../shared/data/worldwide/train.conll;
-# the same data gives the same bytes.
+# Rebuilds the entity models src/model/ner_LANG.model from ../shared (see
+# src/tools/make_model.sh): every language, or one with `make model
+# LANG=es` (en, es, nl, pt, de); the same data gives the same bytes.  LANG
+# counts only when given on the command line (the environment's LANG is
+# the locale), and the tools then run in the C.UTF-8 locale.
+ifeq ($(origin LANG),command line)
+MODEL_LANGUAGES = $(LANG)
+else
+MODEL_LANGUAGES = $(NER_LANGUAGES)
+endif
 model:
-	@sh src/tools/make_model.sh ../shared
+	@LANG=C.UTF-8 sh src/tools/make_model.sh ../shared $(MODEL_LANGUAGES)
 
 .PHONY: demo test bench load eval model unit fuzz install-ner-model

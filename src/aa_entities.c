@@ -1,15 +1,18 @@
 /*-------------------------------------------------------------------------
  *
  * aa_entities.c
- *	  aa_tag(tokens) and aa_entity_mentions(document): the entity tagger
- *	  of the core as SQL functions, and the setting naming its model file.
+ *	  aa_tag(tokens, language) and aa_entity_mentions(document, language):
+ *	  the entity tagger of the core as SQL functions, and the setting
+ *	  naming the English model file.
  *
- * The model file is loaded once per backend, at first use, and kept until
- * it changes: before each call, one stat() of the path compares the file
- * with the one that was read (device, inode, size, modification and
- * change times), and a different file is loaded again.  Loading reads and
- * checks the file, then maps read-only a copy of it that the core keeps
- * in $PGDATA/pg_article_analytics (ner_model.h): every backend using the
+ * Each language with an entity model (entity_languages: en, es, nl, pt,
+ * de) has its own model file, loaded once per backend at the first call
+ * in that language and kept until it changes: before each call, one
+ * stat() of the path compares the file with the one that was read
+ * (device, inode, size, modification and change times), and a different
+ * file is loaded again.  Loading reads and checks the file, then maps
+ * read-only a copy of it that the core keeps in
+ * $PGDATA/pg_article_analytics (ner_model.h): every backend using the
  * same model maps the same copy, so its pages are shared, and nothing
  * done to the named file (truncated, rewritten in place, replaced) can
  * reach the mapping, so an upgrade that replaces the model while backends
@@ -28,6 +31,7 @@
 
 #include "catalog/pg_type.h"
 #include "common/file_perm.h"
+#include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "storage/fd.h"
 #include "utils/array.h"
@@ -42,8 +46,18 @@
 PG_FUNCTION_INFO_V1(aa_tag);
 PG_FUNCTION_INFO_V1(aa_entity_mentions);
 
-/* Name of the model file installed with the extension, in share/extension. */
-#define AA_NER_MODEL_FILE_NAME "article_analytics_ner_en.model"
+/*
+ * The languages with an entity model, by ISO 639-1 code: the model of
+ * language CODE is installed as
+ * share/extension/article_analytics_ner_CODE.model.
+ * English comes first: its model is the one article_analytics.ner_model
+ * names (by default the installed one); the others are always the
+ * installed files.
+ */
+static const char *const entity_languages[] = {"en", "es", "nl", "pt", "de"};
+
+#define AA_NUM_ENTITY_LANGUAGES lengthof(entity_languages)
+#define AA_ENGLISH_ENTITY_LANGUAGE 0
 
 /*
  * Directory of the shared copies of the models, in the data directory, and
@@ -60,36 +74,48 @@ PG_FUNCTION_INFO_V1(aa_entity_mentions);
 static char *ner_model_setting = NULL;
 static char default_model_path[MAXPGPATH];
 
-/* The backend's copy of the model, if any, and the context that owns it. */
-static MemoryContext model_context = NULL;
-static AaNerModel loaded_model;
-static char *loaded_model_path = NULL;
+/*
+ * The backend's copy of one language's model, if any, and the context
+ * that owns it.  Each language's model is read at its first use in the
+ * backend, so a backend that only tags English never reads the others.
+ */
+typedef struct LoadedModel
+{
+	MemoryContext context;		/* NULL when nothing is loaded */
+	AaNerModel	model;
+	char	   *path;
+} LoadedModel;
+
+static LoadedModel loaded_models[AA_NUM_ENTITY_LANGUAGES];
 
 /*
- * Fill default_model_path: the model installed in the server's
- * share/extension directory.
+ * The path of the installed model of a language (ISO code) in the
+ * server's share/extension directory.
  */
 static void
-compute_default_model_path(void)
+installed_model_path(const char *code, char *path, size_t size)
 {
 	char		share_path[MAXPGPATH];
 
 	get_share_path(my_exec_path, share_path);
-	snprintf(default_model_path, sizeof(default_model_path),
-			 "%s/extension/%s", share_path, AA_NER_MODEL_FILE_NAME);
+	snprintf(path, size, "%s/extension/article_analytics_ner_%s.model",
+			 share_path, code);
 }
 
 /*
  * Define article_analytics.ner_model.  Superuser-only, because the
- * setting makes the server open a file of the user's choosing.
+ * setting makes the server open a file of the user's choosing.  It names
+ * the English model only; the other languages' models are the installed
+ * files.
  */
 void
 aa_entities_init_gucs(void)
 {
-	compute_default_model_path();
+	installed_model_path("en", default_model_path, sizeof(default_model_path));
 	DefineCustomStringVariable("article_analytics.ner_model",
-							   "Path of the entity tagger's model file.",
-							   "Defaults to the model installed with the extension.",
+							   "Path of the English entity tagger's model file.",
+							   "Defaults to the model installed with the extension.  "
+							   "The models of the other languages are always the installed ones.",
 							   &ner_model_setting,
 							   default_model_path,
 							   PGC_SUSET,
@@ -98,16 +124,19 @@ aa_entities_init_gucs(void)
 }
 
 /*
- * Reset callback of model_context: unmap the model when the context goes.
+ * Reset callback of a language's model context: unmap the model when the
+ * context goes.
  */
 static void
 release_model(void *arg)
 {
-	if (loaded_model.image_mapped)
+	LoadedModel *slot = (LoadedModel *) arg;
+
+	if (slot->model.image_mapped)
 		ReleaseExternalFD();
-	aa_ner_model_close(&loaded_model);
-	loaded_model_path = NULL;
-	model_context = NULL;
+	aa_ner_model_close(&slot->model);
+	slot->path = NULL;
+	slot->context = NULL;
 }
 
 /*
@@ -158,48 +187,114 @@ open_model(const char *path, AaNerModel *model, char *copy_dir, int *copy_errno,
 }
 
 /*
- * The model named by article_analytics.ner_model, reading it on first use,
- * after the setting changed, or when the file is no longer the one that
- * was read.  Raises an error naming the path when the file cannot be used.
+ * Whether the language of an ISO 639-1 code has an entity model:
+ * aa_languages() reports it.
+ */
+bool
+aa_entity_language_has_model(const char *iso_code)
+{
+	if (iso_code == NULL)
+		return false;
+	for (int i = 0; i < (int) AA_NUM_ENTITY_LANGUAGES; i++)
+		if (strcmp(entity_languages[i], iso_code) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The index in entity_languages of a language given by name or ISO code
+ * as aa_stem takes them ("spanish", "es", "Spanish").  A language that is
+ * unknown, or known but without an entity model, is SQLSTATE 22023 with
+ * the languages that have one in the hint.
+ */
+static int
+entity_language_index(text *language)
+{
+	char	   *name = text_to_cstring(language);
+	int			index = aa_language_lookup(name, strlen(name));
+	const AaLanguage *known = index >= 0 ? aa_language_at(index) : NULL;
+	StringInfoData hint;
+
+	if (known != NULL && known->iso_code != NULL)
+		for (int i = 0; i < (int) AA_NUM_ENTITY_LANGUAGES; i++)
+			if (strcmp(entity_languages[i], known->iso_code) == 0)
+			{
+				pfree(name);
+				return i;
+			}
+	initStringInfo(&hint);
+	for (int i = 0; i < (int) AA_NUM_ENTITY_LANGUAGES; i++)
+	{
+		int			l = aa_language_lookup(entity_languages[i], strlen(entity_languages[i]));
+
+		appendStringInfo(&hint, "%s%s (%s)", i > 0 ? ", " : "",
+						 l >= 0 ? aa_language_at(l)->algorithm : entity_languages[i],
+						 entity_languages[i]);
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 known != NULL ?
+			 errmsg("there is no entity model for language \"%s\"", name) :
+			 errmsg("unknown language \"%s\"", name),
+			 errhint("Languages with an entity model: %s.", hint.data)));
+	return -1;					/* not reached */
+}
+
+/*
+ * The model of a language (index into entity_languages), reading it on
+ * first use, after article_analytics.ner_model changed (English), or when
+ * the file is no longer the one that was read.  Raises an error naming
+ * the path when the file cannot be used.
  */
 static const AaNerModel *
-get_model(void)
+get_model(int language)
 {
-	const char *path = ner_model_setting;
+	LoadedModel *slot = &loaded_models[language];
+	char		path_buffer[MAXPGPATH];
+	const char *path;
 	char		failure_message[AA_NER_MODEL_ERRMSG_LEN];
 	char		copy_dir[MAXPGPATH];
 	int			copy_errno = 0;
 	AaNerModelStatus status;
 	MemoryContextCallback *callback;
 
-	if (default_model_path[0] == '\0')
-		compute_default_model_path();
-	if (path == NULL || path[0] == '\0')
-		path = default_model_path;
-	if (model_context != NULL && strcmp(loaded_model_path, path) == 0 &&
-		!aa_ner_model_file_changed(&loaded_model, path))
-		return &loaded_model;
-	if (model_context != NULL)
-		MemoryContextDelete(model_context);
+	if (language == AA_ENGLISH_ENTITY_LANGUAGE)
+	{
+		if (default_model_path[0] == '\0')
+			installed_model_path("en", default_model_path, sizeof(default_model_path));
+		path = ner_model_setting;
+		if (path == NULL || path[0] == '\0')
+			path = default_model_path;
+	}
+	else
+	{
+		installed_model_path(entity_languages[language], path_buffer, sizeof(path_buffer));
+		path = path_buffer;
+	}
+	if (slot->context != NULL && strcmp(slot->path, path) == 0 &&
+		!aa_ner_model_file_changed(&slot->model, path))
+		return &slot->model;
+	if (slot->context != NULL)
+		MemoryContextDelete(slot->context);
 
 	/*
 	 * The context and its callback exist before the file is read, so that
 	 * once the copy exists, deleting the context always frees it.
 	 */
-	model_context = AllocSetContextCreate(TopMemoryContext,
+	slot->context = AllocSetContextCreate(TopMemoryContext,
 										  "article_analytics entity model",
 										  ALLOCSET_SMALL_SIZES);
-	loaded_model_path = MemoryContextStrdup(model_context, path);
-	callback = MemoryContextAlloc(model_context, sizeof(MemoryContextCallback));
+	slot->path = MemoryContextStrdup(slot->context, path);
+	callback = MemoryContextAlloc(slot->context, sizeof(MemoryContextCallback));
 	callback->func = release_model;
-	callback->arg = NULL;
-	MemoryContextRegisterResetCallback(model_context, callback);
+	callback->arg = slot;
+	MemoryContextRegisterResetCallback(slot->context, callback);
 
-	status = open_model(path, &loaded_model, copy_dir, &copy_errno,
+	status = open_model(path, &slot->model, copy_dir, &copy_errno,
 						failure_message, sizeof(failure_message));
 	if (status == AA_NER_MODEL_ERR_COPY)
 	{
-		MemoryContextDelete(model_context);
+		MemoryContextDelete(slot->context);
 		errno = copy_errno;
 		ereport(ERROR,
 				(errcode_for_file_access(),
@@ -209,16 +304,36 @@ get_model(void)
 	}
 	if (status != AA_NER_MODEL_OK)
 	{
-		MemoryContextDelete(model_context);
+		MemoryContextDelete(slot->context);
+		if (language == AA_ENGLISH_ENTITY_LANGUAGE)
+			ereport(ERROR,
+					(errcode(model_status_sqlstate(status)),
+					 errmsg("could not load the entity tagger's %s", failure_message),
+					 errhint("Check the file, or set article_analytics.ner_model to a valid model (make model rebuilds it).")));
 		ereport(ERROR,
 				(errcode(model_status_sqlstate(status)),
 				 errmsg("could not load the entity tagger's %s", failure_message),
-				 errhint("Check the file, or set article_analytics.ner_model to a valid model (make model rebuilds it).")));
+				 errhint("Check the file, or install the extension again (make model LANG=%s rebuilds it).",
+						 entity_languages[language])));
 	}
 	/* the copy stays open (its lock marks it in use): count it as fd.c's */
-	if (loaded_model.image_mapped)
+	if (slot->model.image_mapped)
 		ReserveExternalFD();
-	return &loaded_model;
+	return &slot->model;
+}
+
+/*
+ * The model for the language argument argno of a call, English when the
+ * call has no such argument (the SQL signatures of version 0.1, whose
+ * functions had no language argument, call the same C functions until
+ * ALTER EXTENSION ... UPDATE).
+ */
+static const AaNerModel *
+get_model_for_call(FunctionCallInfo fcinfo, int argno)
+{
+	if (PG_NARGS() > argno)
+		return get_model(entity_language_index(PG_GETARG_TEXT_PP(argno)));
+	return get_model(AA_ENGLISH_ENTITY_LANGUAGE);
 }
 
 /*
@@ -289,15 +404,16 @@ tag_token_array(const AaNerModel *model, AaNerToken *tokens, size_t count)
 }
 
 /*
- * aa_tag(tokens text[]) returns text[]: the IOB2 tag of each token of an
- * already tokenized sentence, so that the tagger can be scored on any
- * CoNLL-format corpus and used with one's own tokenization.
+ * aa_tag(tokens text[], language text DEFAULT 'english') returns text[]:
+ * the IOB2 tag of each token of an already tokenized sentence, so that
+ * the tagger can be scored on any CoNLL-format corpus and used with one's
+ * own tokenization.
  */
 Datum
 aa_tag(PG_FUNCTION_ARGS)
 {
 	ArrayType  *input = PG_GETARG_ARRAYTYPE_P(0);
-	const AaNerModel *model = get_model();
+	const AaNerModel *model = get_model_for_call(fcinfo, 1);
 	Datum	   *elements;
 	bool	   *nulls;
 	int			count;
@@ -386,7 +502,8 @@ cursor_advance(CharCursor *cursor, size_t target)
 }
 
 /*
- * aa_entity_mentions(document text) returns (ordinal, entity, type,
+ * aa_entity_mentions(document text, language text DEFAULT 'english')
+ * returns (ordinal, entity, type,
  * start_pos, length, canonical): every entity mention of the document,
  * with 1-based character positions so that substr(document, start_pos,
  * length) = entity.  canonical is the mention's full form within the
@@ -407,7 +524,7 @@ aa_entity_mentions(PG_FUNCTION_ARGS)
 	text	   *document = PG_GETARG_TEXT_PP(0);
 	TupleDesc	tupdesc;
 	Tuplestorestate *store = aa_srf_materialize(fcinfo, &tupdesc);
-	const AaNerModel *model = get_model();
+	const AaNerModel *model = get_model_for_call(fcinfo, 1);
 	MemoryContext work_context;
 	MemoryContext old_context;
 	size_t		len;

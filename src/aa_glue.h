@@ -65,4 +65,7 @@ extern void _PG_init(void);
 extern void aa_entities_init_gucs(void);
 extern void aa_minhash_init_gucs(void);
 
+/* Whether the language of an ISO 639-1 code has an entity model. */
+extern bool aa_entity_language_has_model(const char *iso_code);
+
 #endif							/* AA_GLUE_H */

@@ -515,9 +515,10 @@ aa_term_counts(PG_FUNCTION_ARGS)
 }
 
 /*
- * aa_languages() returns (language, iso_code, stopwords): every algorithm
- * of the linked libstemmer, the ISO 639-1 code accepted as its alias, and
- * whether PostgreSQL ships a stopword list for it.
+ * aa_languages() returns (language, iso_code, stopwords, entities): every
+ * algorithm of the linked libstemmer, the ISO 639-1 code accepted as its
+ * alias, whether PostgreSQL ships a stopword list for it, and whether
+ * aa_entities and aa_tag have an entity model for it.
  */
 Datum
 aa_languages(PG_FUNCTION_ARGS)
@@ -533,8 +534,8 @@ aa_languages(PG_FUNCTION_ARGS)
 	{
 		const AaLanguage *language = aa_language_at(i);
 		char		path[MAXPGPATH];
-		Datum		values[3];
-		bool		nulls[3] = {false, false, false};
+		Datum		values[4];
+		bool		nulls[4] = {false, false, false, false};
 
 		snprintf(path, sizeof(path), "%s/tsearch_data/%s.stop", sharepath,
 				 language->algorithm);
@@ -544,6 +545,7 @@ aa_languages(PG_FUNCTION_ARGS)
 		else
 			nulls[1] = true;
 		values[2] = BoolGetDatum(access(path, R_OK) == 0);
+		values[3] = BoolGetDatum(aa_entity_language_has_model(language->iso_code));
 		tuplestore_putvalues(store, tupdesc, values, nulls);
 	}
 	return (Datum) 0;

@@ -15,6 +15,9 @@ PACKAGES=(
 	libstemmer-dev libxxhash-dev libicu-dev
 	postgresql-15-cron postgresql-client-15 libpostgresql-jdbc-java openjdk-17-jdk-headless
 )
+# make eval adds OpenNLP (AA_EXTRA_PACKAGES=opennlp).
+# shellcheck disable=SC2206
+PACKAGES+=(${AA_EXTRA_PACKAGES:-})
 
 as_root() {
 	if [ "$(id -u)" = 0 ]; then

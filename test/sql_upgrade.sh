@@ -11,6 +11,8 @@
 #    tables, constraints, indexes, views, policies, event triggers, the
 #    operator families, comments, the shipped alias rows) is described
 #    from the catalogs in both, and the descriptions must be equal;
+#  - the one-argument calls of 0.1 (aa_entities(document), aa_tag(tokens))
+#    tag English after the upgrade, and the language argument works;
 #  - the upgraded database keeps the user's alias and refresh state: a run
 #    after the upgrade has nothing to redo, and its views answer as the
 #    fresh database's after a full refresh of the same articles.
@@ -135,6 +137,11 @@ SELECT 'turkiye ' || canonical FROM aa_entity_aliases WHERE alias = 'Turkey' AND
 SELECT 'orphans_after ' || count(*) FROM aa_refresh_articles a WHERE NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = a.source);
 CALL aa_refresh('articles', date_column => 'published');
 SELECT 'rerun ' || status || ' ' || rows_done || ' ' || rows_unchanged FROM aa_refresh_runs ORDER BY run_id DESC LIMIT 1;
+SELECT 'one_argument ' || count(*) || ' ' || (array_agg(e ORDER BY e.start_pos) = (SELECT array_agg(x ORDER BY x.start_pos) FROM aa_entities('Angela Merkel visited Paris.', 'english') x))
+FROM aa_entities('Angela Merkel visited Paris.') e;
+SELECT 'tag_one_argument ' || (aa_tag(ARRAY['Angela', 'Merkel']) = aa_tag(ARRAY['Angela', 'Merkel'], 'en'));
+SELECT 'spanish ' || (count(*) > 0) FROM aa_entities('Angela Merkel visitó Madrid.', 'es');
+SELECT 'entity_languages ' || string_agg(iso_code, ',' ORDER BY iso_code) FROM aa_languages() WHERE entities;
 SQL
 )
 echo "$out" | sed 's/^/   /'
@@ -142,6 +149,10 @@ echo "$out" | grep -q '^user_alias 1$' || bad "the user's alias was lost"
 echo "$out" | grep -q '^turkiye Türkiye$' || bad "the shipped aliases outside ASCII are wrong after the upgrade"
 echo "$out" | grep -q '^orphans_after 0$' || bad "the upgrade left 0.1's orphan rows"
 echo "$out" | grep -q '^rerun done 0 0$' || bad "the first run after the upgrade redid work"
+echo "$out" | grep -q '^one_argument 2 true$' || bad "aa_entities(document) no longer tags English after the upgrade"
+echo "$out" | grep -q '^tag_one_argument true$' || bad "aa_tag(tokens) no longer tags English after the upgrade"
+echo "$out" | grep -q '^spanish true$' || bad "aa_entities(document, 'es') finds nothing after the upgrade"
+echo "$out" | grep -q '^entity_languages de,en,es,nl,pt$' || bad "aa_languages() does not list the entity languages after the upgrade"
 load_articles $new || exit 1
 q $new -c "INSERT INTO aa_entity_aliases (alias, canonical, type) VALUES ('Ivan the Great', 'Ivan III', 'PER')" \
 	-c "CALL aa_refresh('articles', date_column => 'published')"

@@ -38,10 +38,10 @@ COMMENT ON FUNCTION aa_term_counts(text, text) IS
 'each stem of the document (stopwords dropped) with its number of occurrences, most frequent first';
 
 CREATE FUNCTION aa_languages(OUT language text, OUT iso_code text,
-                             OUT stopwords boolean)
+                             OUT stopwords boolean, OUT entities boolean)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'aa_languages'
 LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE ROWS 30;
 
 COMMENT ON FUNCTION aa_languages() IS
-'the stemming algorithms of the linked libstemmer, their ISO 639-1 aliases, and whether a stopword list exists';
+'the stemming algorithms of the linked libstemmer, their ISO 639-1 aliases, whether a stopword list exists, and whether aa_entities and aa_tag have an entity model for the language';

@@ -7,6 +7,8 @@
  *	                 [--bits B] [--case-augment PERCENT]
  *	                 [--alone-augment PERCENT] [--dev DEV.txt]
  *	  aa_train eval MODEL TEST.txt [--sentences]
+ *	  aa_train tag MODEL < LINES.txt
+ *	  aa_train tokenize < LINES.txt
  *
  * Training is a structured averaged perceptron over CoNLL-format files
  * (token in the first column, IOB2 tag in the last, -DOCSTART- between
@@ -1841,6 +1843,35 @@ tag_documents(const char *model_path, char **paths, int num_paths)
 }
 
 /*
+ * Print each line of standard input as the extension's tokenizer splits
+ * it, the tokens separated by tabs: make_model.sh aligns the Portuguese
+ * treebank's split tokens ("de o") with the surface text ("do") through
+ * it, so that the tagger is trained on the tokens it will see.
+ */
+static int
+tokenize_lines(void)
+{
+	static char line[1 << 20];
+
+	while (fgets(line, sizeof(line), stdin) != NULL)
+	{
+		size_t		len = strcspn(line, "\n");
+		AaTokenizer tz;
+		AaToken		tok;
+		bool		first = true;
+
+		aa_tokenizer_init(&tz, line, len);
+		while (aa_tokenizer_next(&tz, &tok))
+		{
+			printf("%s%.*s", first ? "" : "\t", (int) tok.byte_len, line + tok.byte_start);
+			first = false;
+		}
+		printf("\n");
+	}
+	return 0;
+}
+
+/*
  * Print usage and exit with status 2.
  */
 static void
@@ -1854,7 +1885,8 @@ usage(void)
 			"                      [--dev DEV.txt[;DEV2.txt]]\n"
 			"       aa_train eval MODEL TEST.txt [--sentences]\n"
 			"       aa_train tag MODEL < LINES.txt\n"
-			"       aa_train tagdoc MODEL FILE...\n");
+			"       aa_train tagdoc MODEL FILE...\n"
+			"       aa_train tokenize < LINES.txt\n");
 	exit(2);
 }
 
@@ -1905,6 +1937,8 @@ main(int argc, char **argv)
 	}
 	if (argc >= 4 && strcmp(argv[1], "tagdoc") == 0)
 		return tag_documents(argv[2], argv + 3, argc - 3);
+	if (argc == 2 && strcmp(argv[1], "tokenize") == 0)
+		return tokenize_lines();
 	if (argc == 3 && strcmp(argv[1], "tag") == 0)
 		return tag_lines(argv[2]);
 	if (argc == 4 && strcmp(argv[1], "eval") == 0)

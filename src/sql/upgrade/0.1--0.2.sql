@@ -75,3 +75,67 @@ BEGIN
 END
 $orphans$;
 
+
+-- Entities in more languages than English: aa_tag, aa_entity_mentions and
+-- aa_entities take a language (English by default, so the one-argument
+-- calls of 0.1 keep working), and aa_languages says which languages have
+-- an entity model.  A function with one more argument is another
+-- function, and keeping the old one beside it would make the one-argument
+-- calls ambiguous: the old ones are replaced.  (Objects of the user's that
+-- depend on them, such as a view calling aa_entities(text), stop the
+-- upgrade with an error naming them: drop and recreate those around it.)
+DROP FUNCTION aa_entities(text);
+DROP FUNCTION aa_entity_mentions(text);
+DROP FUNCTION aa_tag(text[]);
+DROP FUNCTION aa_languages();
+
+CREATE FUNCTION aa_languages(OUT language text, OUT iso_code text,
+                             OUT stopwords boolean, OUT entities boolean)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'aa_languages'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE ROWS 30;
+
+COMMENT ON FUNCTION aa_languages() IS
+'the stemming algorithms of the linked libstemmer, their ISO 639-1 aliases, whether a stopword list exists, and whether aa_entities and aa_tag have an entity model for the language';
+
+CREATE FUNCTION aa_tag(tokens text[], language text DEFAULT 'english')
+RETURNS text[]
+AS 'MODULE_PATHNAME', 'aa_tag'
+LANGUAGE C STRICT STABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION aa_tag(text[], text) IS
+'IOB2 entity tags (B-PER, I-ORG, O, ...) for an already tokenized sentence in a language with an entity model (aa_languages().entities)';
+
+CREATE FUNCTION aa_entity_mentions(document text,
+                                   language text DEFAULT 'english',
+                                   OUT ordinal int, OUT entity text,
+                                   OUT type text, OUT start_pos int,
+                                   OUT length int, OUT canonical text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'aa_entity_mentions'
+LANGUAGE C STRICT STABLE PARALLEL SAFE ROWS 20;
+
+COMMENT ON FUNCTION aa_entity_mentions(text, text) IS
+'entity mentions as the tagger finds them, canonical resolved within the document only (aa_entities adds aa_entity_aliases)';
+
+CREATE FUNCTION aa_entities(document text,
+                            language text DEFAULT 'english',
+                            OUT entity text, OUT type text,
+                            OUT start_pos int, OUT length int,
+                            OUT canonical text)
+RETURNS SETOF record
+LANGUAGE sql STRICT STABLE PARALLEL SAFE ROWS 20
+AS $$
+    SELECT m.entity, coalesce(a.type, m.type), m.start_pos, m.length,
+           coalesce(a.canonical, m.canonical)
+    FROM @extschema@.aa_entity_mentions(document, language) AS m
+    LEFT JOIN LATERAL (SELECT al.canonical, al.type
+                       FROM @extschema@.aa_entity_aliases AS al
+                       WHERE al.alias = m.canonical
+                       ORDER BY al.shipped
+                       LIMIT 1) AS a ON true
+    ORDER BY m.ordinal
+$$;
+
+COMMENT ON FUNCTION aa_entities(text, text) IS
+'the people (PER), places (LOC), organisations (ORG) and other names (MISC) of a document in a language with an entity model (aa_languages().entities): substr(document, start_pos, length) = entity; canonical is the full name';
