@@ -223,6 +223,21 @@ WHERE source = 'ops_bad' ORDER BY article_id;
 SELECT article_id, string_agg(term, ' ' ORDER BY term) AS terms
 FROM aa_article_terms WHERE source = 'ops_bad'::regclass AND article_id IN (5, 7)
 GROUP BY 1 ORDER BY 1;
+-- entities come from the model of the article's language: the German
+-- article's are those of the German model, not of the English one, and
+-- articles in languages without a model have none
+SELECT (SELECT array_agg(entity || '/' || type ORDER BY ordinal)
+        FROM aa_article_entities WHERE source = 'ops_bad'::regclass AND article_id = 5)
+       = (SELECT array_agg(entity || '/' || type ORDER BY start_pos)
+          FROM ops_bad, aa_entities(body, 'de') WHERE id = 5) AS german_model_used,
+       (SELECT array_agg(entity || '/' || type ORDER BY ordinal)
+        FROM aa_article_entities WHERE source = 'ops_bad'::regclass AND article_id = 5)
+       IS DISTINCT FROM (SELECT array_agg(entity || '/' || type ORDER BY start_pos)
+                         FROM ops_bad, aa_entities(body) WHERE id = 5) AS differs_from_english;
+SELECT article_id, count(e.entity) AS entities
+FROM aa_refresh_articles st LEFT JOIN aa_article_entities e USING (source, article_id)
+WHERE st.source = 'ops_bad'::regclass AND st.article_id IN (5, 6, 7, 8, 9)
+GROUP BY 1 ORDER BY 1;
 -- raising the size limit picks up the article skipped as too large
 CALL aa_refresh('ops_bad', language_column => 'lang', max_body_bytes => 10000);
 SELECT rows_done, rows_skipped FROM aa_refresh_runs ORDER BY run_id DESC LIMIT 1;

@@ -84,15 +84,32 @@ BEGIN
     FROM unnest(bodies, bytes) AS u(body, nbytes);
     done := cardinality(ids) - skipped_null - skipped_too_large - skipped_empty;
 
-    -- entities
+    -- entities, with the entity model of the article's language; an
+    -- article in a language without one gets none, and says so
+    WITH b AS (
+        SELECT u.id, u.body,
+               (SELECT l.iso_code FROM @extschema@.aa_languages() l
+                WHERE l.entities
+                  AND lower(coalesce(u.lang, default_language)) IN (l.language, l.iso_code)
+                LIMIT 1) AS model_language
+        FROM unnest(ids, bodies, bytes, languages) AS u(id, body, nbytes, lang)
+        WHERE u.nbytes <= max_body_bytes AND u.body !~ '^[[:space:]]*$'
+    ), marked AS (
+        UPDATE @extschema@.aa_refresh_articles st
+        SET detail = format('entities not computed: there is no entity model for language %L',
+                            coalesce(st.language, default_language))
+        FROM b
+        WHERE b.model_language IS NULL
+          AND st.source = aa_refresh_batch.source AND st.article_id = b.id
+        RETURNING 1
+    )
     INSERT INTO @extschema@.aa_article_entities
         (source, article_id, ordinal, entity, type, start_pos, length, canonical)
-    SELECT aa_refresh_batch.source, u.id, e.ord::int, e.entity, e.type,
+    SELECT aa_refresh_batch.source, b.id, e.ord::int, e.entity, e.type,
            e.start_pos, e.length, e.canonical
-    FROM unnest(ids, bodies, bytes) AS u(id, body, nbytes)
-         CROSS JOIN LATERAL @extschema@.aa_entities(u.body)
+    FROM b CROSS JOIN LATERAL @extschema@.aa_entities(b.body, b.model_language)
              WITH ORDINALITY AS e(entity, type, start_pos, length, canonical, ord)
-    WHERE u.nbytes <= max_body_bytes AND u.body !~ '^[[:space:]]*$';
+    WHERE b.model_language IS NOT NULL;
 
     -- terms, in the article's language when it has one the stemmer knows
     WITH b AS (
@@ -107,8 +124,9 @@ BEGIN
         WHERE u.nbytes <= max_body_bytes AND u.body !~ '^[[:space:]]*$'
     ), marked AS (
         UPDATE @extschema@.aa_refresh_articles st
-        SET detail = format('terms not computed: the stemmer has no language %L',
-                            st.language)
+        SET detail = concat_ws('; ', st.detail,
+                               format('terms not computed: the stemmer has no language %L',
+                                      st.language))
         FROM b
         WHERE b.lang IS NULL
           AND st.source = aa_refresh_batch.source AND st.article_id = b.id
