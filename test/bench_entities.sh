@@ -13,7 +13,9 @@
 #      and the size of the model, which is a read-only shared mapping of
 #      its copy in $PGDATA/pg_article_analytics, counted once in the page
 #      cache however many backends map it (test/sql_model_shared.sh
-#      measures that).
+#      measures that);
+#   3. aa_entities(body, language) on the dev sets of the other languages
+#      (Spanish, Dutch, Portuguese, German) in tokens per second per core.
 set -euo pipefail
 shared=${1:-$(cd "$(dirname "$0")/../.." && pwd)/shared}
 reuters=$shared/data/reuters21578
@@ -101,3 +103,54 @@ SELECT pg_size_pretty((regexp_match(pg_read_file('/proc/' || pg_backend_pid() ||
        pg_size_pretty((pg_stat_file(current_setting('article_analytics.ner_model'))).size)
        AS model_mapped_shared_read_only;
 SQL
+
+# Other languages: aa_entities(body, language) over each language's dev
+# set in ../shared/data/ner_multilingual, its sentences joined with spaces
+# twenty to a document (the text is read at run time, never committed);
+# tokens per second per core, best of the same rounds, beside English above.
+multi=$shared/data/ner_multilingual
+if [ -d "$multi" ]; then
+	psql -X -q -v ON_ERROR_STOP=1 -d "$db" -c "CREATE TABLE docs_lang (lang text, body text)"
+	for lang in es nl pt de; do
+		[ -f "$multi/$lang/dev.conll" ] || continue
+		perl -CSD -ne '
+			BEGIN { $n = 0; @doc = (); @sent = (); }
+			chomp; s/\r$//;
+			if (/^\s*$/ || /^-DOCSTART-/) {
+				if (@sent) { push @doc, join(" ", @sent); @sent = (); $n++; }
+				if ($n >= 20) { flush(); }
+				next;
+			}
+			my ($tok) = split /[\t ]/;
+			push @sent, $tok;
+			sub flush { if (@doc) { my $b = join(" ", @doc); $b =~ s/"/""/g; print "'"$lang"',\"$b\"\n"; } @doc = (); $n = 0; }
+			END { push @doc, join(" ", @sent) if @sent; flush(); }' "$multi/$lang/dev.conll" |
+			psql -X -q -v ON_ERROR_STOP=1 -d "$db" -c "\\copy docs_lang FROM STDIN WITH (FORMAT csv)"
+	done
+	psql -X -q -v ON_ERROR_STOP=1 -d "$db" -v rounds="$rounds" <<'SQL'
+\pset footer off
+SET client_min_messages = warning;
+CREATE FUNCTION pg_temp.best_seconds(query text, rounds int) RETURNS float8
+LANGUAGE plpgsql AS $$
+DECLARE
+    best float8 := 'infinity';
+    started timestamptz;
+BEGIN
+    FOR i IN 1..rounds LOOP
+        started := clock_timestamp();
+        EXECUTE query;
+        best := least(best, extract(epoch FROM clock_timestamp() - started));
+    END LOOP;
+    RETURN best;
+END $$;
+\echo aa_entities(body, language) on the dev set of each language (target: 500,000 tokens per second per core)
+SELECT lang, count(*) AS documents, sum(tokens) AS tokens,
+       round(sum(tokens) / pg_temp.best_seconds(
+           format('SELECT count(*) FROM docs_lang, aa_entities(body, %L) WHERE lang = %L', lang, lang),
+           :rounds)) AS tokens_per_second
+FROM (SELECT d.lang, (SELECT count(*) FROM aa_tokens(d.body)) AS tokens FROM docs_lang d) t
+GROUP BY lang ORDER BY lang;
+SQL
+else
+	echo "other languages: SKIPPED ($multi is absent)"
+fi
