@@ -26,7 +26,23 @@ db=aa_bench_entities_$$
 createdb "$db"
 trap 'dropdb --if-exists "$db" >/dev/null 2>&1 || true' EXIT
 psql -X -q -v ON_ERROR_STOP=1 -d "$db" -c "CREATE EXTENSION article_analytics" \
-	-c "CREATE TABLE docs (id int, body text)"
+	-c "CREATE TABLE docs (id int, body text)" -f - <<'SQL'
+-- Best-of-N wall time of a query, in seconds (the database is the
+-- benchmark's own, dropped at exit; every session below uses it).
+CREATE FUNCTION best_seconds(query text, rounds int) RETURNS float8
+LANGUAGE plpgsql AS $$
+DECLARE
+    best float8 := 'infinity';
+    started timestamptz;
+BEGIN
+    FOR i IN 1..rounds LOOP
+        started := clock_timestamp();
+        EXECUTE query;
+        best := least(best, extract(epoch FROM clock_timestamp() - started));
+    END LOOP;
+    RETURN best;
+END $$;
+SQL
 if ls "$reuters"/reut2-*.sgm >/dev/null 2>&1; then
 	echo "text: Reuters-21578 bodies from $reuters"
 	perl "$here/reuters_bodies.pl" "$reuters"/reut2-*.sgm |
@@ -43,20 +59,6 @@ fi
 psql -X -q -v ON_ERROR_STOP=1 -d "$db" -v rounds="$rounds" <<'SQL'
 \pset footer off
 SET client_min_messages = warning;
--- Best-of-N wall time of a query over all documents, in seconds.
-CREATE FUNCTION pg_temp.best_seconds(query text, rounds int) RETURNS float8
-LANGUAGE plpgsql AS $$
-DECLARE
-    best float8 := 'infinity';
-    started timestamptz;
-BEGIN
-    FOR i IN 1..rounds LOOP
-        started := clock_timestamp();
-        EXECUTE query;
-        best := least(best, extract(epoch FROM clock_timestamp() - started));
-    END LOOP;
-    RETURN best;
-END $$;
 SELECT count(*) AS documents, pg_size_pretty(sum(octet_length(body))) AS text,
        (SELECT count(*) FROM docs, aa_tokens(body)) AS tokens
 FROM docs \gset
@@ -66,11 +68,11 @@ SELECT what, round(seconds::numeric, 2) AS seconds,
        round(:tokens / seconds) AS tokens_per_second
 FROM (VALUES
       ('aa_tokens (tokenizer alone)',
-       pg_temp.best_seconds('SELECT count(*) FROM docs, aa_tokens(body)', :rounds)),
+       best_seconds('SELECT count(*) FROM docs, aa_tokens(body)', :rounds)),
       ('aa_entity_mentions (tagger)',
-       pg_temp.best_seconds('SELECT count(*) FROM docs, aa_entity_mentions(body)', :rounds)),
+       best_seconds('SELECT count(*) FROM docs, aa_entity_mentions(body)', :rounds)),
       ('aa_entities (tagger + aliases)',
-       pg_temp.best_seconds('SELECT count(*) FROM docs, aa_entities(body)', :rounds))
+       best_seconds('SELECT count(*) FROM docs, aa_entities(body)', :rounds))
      ) AS t(what, seconds);
 SQL
 
@@ -130,22 +132,9 @@ if [ -d "$multi" ]; then
 	psql -X -q -v ON_ERROR_STOP=1 -d "$db" -v rounds="$rounds" <<'SQL'
 \pset footer off
 SET client_min_messages = warning;
-CREATE FUNCTION pg_temp.best_seconds(query text, rounds int) RETURNS float8
-LANGUAGE plpgsql AS $$
-DECLARE
-    best float8 := 'infinity';
-    started timestamptz;
-BEGIN
-    FOR i IN 1..rounds LOOP
-        started := clock_timestamp();
-        EXECUTE query;
-        best := least(best, extract(epoch FROM clock_timestamp() - started));
-    END LOOP;
-    RETURN best;
-END $$;
 \echo aa_entities(body, language) on the dev set of each language (target: 500,000 tokens per second per core)
 SELECT lang, count(*) AS documents, sum(tokens) AS tokens,
-       round(sum(tokens) / pg_temp.best_seconds(
+       round(sum(tokens) / best_seconds(
            format('SELECT count(*) FROM docs_lang, aa_entities(body, %L) WHERE lang = %L', lang, lang),
            :rounds)) AS tokens_per_second
 FROM (SELECT d.lang, (SELECT count(*) FROM aa_tokens(d.body)) AS tokens FROM docs_lang d) t
